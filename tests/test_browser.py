@@ -1,0 +1,196 @@
+"""The built book, opened in headless Chromium the way a reader opens it.
+
+Needs the book built first (`bash .ci/book`, which `bash .ci/test` runs) and Debian's Chromium
+at /usr/bin/chromium (installed by `.ci/setup --browser`). Playwright drives that browser;
+it never downloads one. Screenshots of every page are written to _build/screenshots/.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urljoin, urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+# Pages Sphinx generates whose content is not the book's (they load fine and are checked for
+# errors too, but have no figures or math to check).
+CHAPTER = "notebooks/01_convolution.html"
+
+pytestmark = pytest.mark.browser
+
+
+def _pages() -> list[str]:
+    if not (HTML / "index.html").exists():
+        pytest.fail(f"the book is not built: {HTML / 'index.html'} is missing; run `bash .ci/book` first")
+    return sorted(str(p.relative_to(HTML)) for p in HTML.rglob("*.html") if "_static" not in p.parts)
+
+
+@pytest.fixture(scope="module")
+def server():
+    """Serve _build/html on a free port of 127.0.0.1 for the duration of the module."""
+    _pages()
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `bash .ci/setup --browser` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+class PageVisit:
+    """One page opened in a fresh tab, with every console error and outside request recorded."""
+
+    def __init__(self, browser, base: str, path: str, width: int = 1280):
+        self.base, self.path = base, path
+        self.errors: list[str] = []
+        self.outside_requests: list[str] = []
+        self.page = browser.new_page(viewport={"width": width, "height": 900})
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
+        self.page.route("**/*", self._only_local)
+        response = self.page.goto(urljoin(base, path), wait_until="load")
+        if response is None or not response.ok:
+            self.errors.append(f"HTTP {response.status if response else 'no response'} for {path}")
+        self.wait_for_math()
+
+    def _only_local(self, route) -> None:
+        url = route.request.url
+        if url.startswith(self.base) or url.startswith("data:"):
+            route.continue_()
+        else:  # the book must work offline: nothing may come from a CDN
+            self.outside_requests.append(url)
+            route.abort()
+
+    def wait_for_math(self) -> None:
+        if self.page.locator(".math").count():
+            self.page.wait_for_function(
+                "() => window.MathJax && MathJax.startup && MathJax.startup.promise"
+                " && document.querySelectorAll('mjx-container').length > 0",
+                timeout=20_000,
+            )
+            self.page.evaluate("() => MathJax.startup.promise")
+
+
+def test_every_page_loads_offline_without_console_errors(server, browser):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for path in _pages():
+        visit = PageVisit(browser, server, path)
+        visit.page.screenshot(path=str(SCREENSHOTS / (path.replace("/", "_") + ".png")), full_page=True)
+        assert visit.errors == [], f"{path}: {visit.errors}"
+        assert visit.outside_requests == [], f"{path} asked for outside resources: {visit.outside_requests}"
+        visit.page.close()
+
+
+def test_every_image_loaded_and_has_alt_text(server, browser):
+    for path in _pages():
+        visit = PageVisit(browser, server, path)
+        images = visit.page.eval_on_selector_all(
+            "img",
+            "els => els.map(e => ({src: (e.currentSrc || e.src || '').slice(0, 80),"
+            " alt: e.getAttribute('alt'), loaded: e.complete && e.naturalWidth > 0}))",
+        )
+        for image in images:
+            assert image["loaded"], f"{path}: image did not load: {image['src']}"
+            alt = (image["alt"] or "").strip()
+            # Sphinx's default alt for a figure is its file name: that says nothing to a reader.
+            assert alt and not alt.endswith((".png", ".svg", ".jpg")), f"{path}: image without alt text: {image}"
+        visit.page.close()
+
+
+def test_math_is_rendered(server, browser):
+    pages_with_math = 0
+    for path in _pages():
+        visit = PageVisit(browser, server, path)
+        math = visit.page.locator(".math").count()
+        if math:
+            pages_with_math += 1
+            rendered = visit.page.locator(".math mjx-container, mjx-container.MathJax").count()
+            assert rendered >= math, f"{path}: {math} formulas, {rendered} rendered by MathJax"
+            assert visit.page.locator("mjx-merror").count() == 0, f"{path}: MathJax reported a TeX error"
+        visit.page.close()
+    assert pages_with_math >= 2  # the intro's notation and Chapter 1's formulas
+
+
+def test_internal_links_and_anchors_resolve(server, browser):
+    ids_of: dict[str, set[str]] = {}
+    for path in _pages():
+        visit = PageVisit(browser, server, path)
+        hrefs = visit.page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+        ids_of[path] = set(visit.page.eval_on_selector_all("[id]", "els => els.map(e => e.id)"))
+        visit.page.close()
+        for href in hrefs:
+            if not href.startswith(server):
+                continue
+            target, anchor = urldefrag(href)
+            relative = unquote(urlparse(target).path).lstrip("/") or "index.html"
+            if relative.endswith("/"):
+                relative += "index.html"
+            assert (HTML / relative).exists(), f"{path} links to a missing page: {href}"
+            if anchor and relative.endswith(".html"):
+                if relative not in ids_of:
+                    ids_of[relative] = _ids(browser, server, relative)
+                assert anchor in ids_of[relative], f"{path} links to a missing anchor: {href}"
+
+
+def _ids(browser, server, path: str) -> set[str]:
+    visit = PageVisit(browser, server, path)
+    ids = set(visit.page.eval_on_selector_all("[id]", "els => els.map(e => e.id)"))
+    visit.page.close()
+    return ids
+
+
+def test_chapter_1_shows_animation_sobel_figures_and_timing_table(server, browser):
+    visit = PageVisit(browser, server, CHAPTER)
+    page = visit.page
+    # The sliding-window animations: pressing "next frame" changes the image shown.
+    frames = page.locator("img[id^='_anim_img']")
+    assert frames.count() == 2
+    first_frame = frames.first.get_attribute("src")
+    page.locator(".anim-buttons button[onclick*='next_frame']").first.click()
+    assert frames.first.get_attribute("src") != first_frame, "the animation did not step on click"
+    # The Sobel results on the photograph: a rendered image whose alt text says what it shows.
+    assert page.locator("img[alt*='cameraman']").count() == 1
+    # The timing table, with a row for each implementation.
+    table = page.locator("table", has_text="speed-up over loops")
+    assert table.count() == 1
+    text = table.inner_text()
+    for name in ("conv2d_naive", "conv2d", "F.conv2d"):
+        assert name in text
+    # The Colab launch button points at the paired .ipynb.
+    colab = page.locator("a[href*='colab.research.google.com']")
+    assert colab.count() >= 1 and colab.first.get_attribute("href").endswith("notebooks/01_convolution.ipynb")
+    # Solutions are hidden until the reader asks for them.
+    hidden = page.locator("details.hide.above-input")
+    assert hidden.count() == 3 and all(not d.evaluate("e => e.open") for d in hidden.all())
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(SCREENSHOTS / "phone_01_convolution.png"), full_page=False)
+    page.close()

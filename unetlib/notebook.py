@@ -1,0 +1,33 @@
+"""Small helpers for running the chapters both in the book build and in Colab / Jupyter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["glue", "in_colab"]
+
+
+def in_colab() -> bool:
+    """True when running inside Google Colab."""
+    try:
+        import google.colab  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def glue(name: str, value: Any, display: bool = False) -> None:
+    """Make ``value`` available to the page's prose as ``{glue:}`name```.
+
+    In the book build this is :func:`myst_nb.glue`. Where myst-nb is not installed (Colab, a
+    plain Jupyter), the prose shows ``name`` and the value is printed instead when ``display``.
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"name must be a Python-identifier-like string, got {name!r}")
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        if display:
+            print(f"{name} = {value}")
+        return
+    myst_glue(name, value, display=display)
