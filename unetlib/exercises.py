@@ -7,11 +7,13 @@ with a hint naming the likely mistake ("your output is 3x3 but should be 5x5: di
 Example:
     >>> from unetlib.kernels import sobel_horizontal
     >>> check_sobel_horizontal(sobel_horizontal())
-    Correct: your kernel finds horizontal edges, brighter-below positive, like sobel_horizontal().
+    Correct: your kernel finds horizontal edges, brighter-below positive, like
+        sobel_horizontal().
 """
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import Callable
 
@@ -34,7 +36,8 @@ class CheckResult:
         return self.passed
 
     def __repr__(self) -> str:
-        return ("Correct: " if self.passed else "Not yet: ") + self.message
+        verdict = ("Correct: " if self.passed else "Not yet: ") + self.message
+        return textwrap.fill(verdict, width=76, subsequent_indent="    ")
 
 
 def _cases() -> list[tuple[np.ndarray, np.ndarray]]:
@@ -101,6 +104,8 @@ def check_conv2d(function: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Ch
         if np.allclose(got, convolve2d(image, kernel)):
             return CheckResult(False, "you flipped the kernel: that is textbook convolution; "
                                "conv2d in PyTorch (and here) multiplies by the kernel as it is printed")
+        if np.allclose(got.T, expected):
+            return CheckResult(False, "rows and columns are swapped: is your output indexed [row, column]?")
         return CheckResult(False, f"the values differ {case}: {_first_difference(got, expected)}")
     return CheckResult(True, "your conv2d agrees with unetlib.conv.conv2d (and PyTorch) on every test case.")
 
