@@ -45,6 +45,8 @@ def test_sliding_window_animation_shows_conv2d_values():
         animation._func(frame)
         row, col = np.unravel_index(frame, expected.shape)
         assert output_ax.get_title() == f"output[{row}, {col}] = {expected[row, col]:g}"
+    html = animation_html(animation, alt="frames")
+    assert html.count("data:image/png;base64") == expected.size  # one embedded frame per output pixel
 
 
 def test_animation_html_is_offline_and_labelled():
