@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
@@ -43,7 +45,6 @@ def test_check_conv2d_names_the_mistake(answer, hint):
     result = check_conv2d(answer)
     assert not result.passed
     assert repr(result).startswith("Not yet:")
-    import re
     assert re.search(hint, result.message), result.message
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from unetlib.conv import PADDING_MODES, conv2d
+from unetlib.conv import conv2d
 
 __all__ = [
     "box",
@@ -176,8 +176,6 @@ def image_gradients(
     """
     if operator not in _EDGE_OPERATORS:
         raise ValueError(f"operator must be one of {sorted(_EDGE_OPERATORS)}, got {operator!r}")
-    if padding_mode not in PADDING_MODES:
-        raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
     image = np.asarray(image)
     if image.ndim != 2:
         raise ValueError(
