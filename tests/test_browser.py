@@ -216,3 +216,61 @@ def test_chapter_1_shows_animation_sobel_figures_and_timing_table(server, browse
     assert phone.errors == []
     phone.page.screenshot(path=str(SCREENSHOTS / "phone_01_convolution.png"), full_page=False)
     phone.page.close()
+
+
+def _animations_step_on_click(page, path: str, expected: int) -> None:
+    """Every animation on the page shows a new frame when "next frame" is pressed."""
+    frames = page.locator("img[id^='_anim_img']")
+    assert frames.count() == expected, f"{path}: {frames.count()} animations, expected {expected}"
+    buttons = page.locator(".anim-buttons button[onclick*='next_frame']")
+    for index in range(expected):
+        before = frames.nth(index).get_attribute("src")
+        buttons.nth(index).click()
+        assert frames.nth(index).get_attribute("src") != before, f"{path}: animation {index} did not step"
+
+
+def _solutions_hidden_then_open(page, path: str, expected: int) -> None:
+    hidden = page.locator("details.hide.above-input")
+    assert hidden.count() == expected, f"{path}: {hidden.count()} hidden solutions, expected {expected}"
+    assert all(not d.evaluate("e => e.open") for d in hidden.all()), f"{path}: a solution starts open"
+    hidden.first.locator("summary").click()
+    assert hidden.first.evaluate("e => e.open"), f"{path}: the first solution did not open on click"
+    assert hidden.first.locator("pre").first.is_visible()
+
+
+def test_chapter_2_animations_widget_and_size_table(server, browser):
+    path = "notebooks/02_padding_stride.html"
+    visit = PageVisit(browser, server, path)
+    page = visit.page
+    _animations_step_on_click(page, path, expected=4)
+    # The explorer, drawn from its saved state by the locally served widget JavaScript: six
+    # sliders, the formula with numbers in it, and the figure with alt text.
+    page.wait_for_selector(".widget-slider", timeout=20_000)
+    assert page.locator(".widget-slider").count() == 6
+    assert page.locator(".widget-html", has_text="output size =").count() == 1
+    figure = page.locator(".widget-html img[alt*='kernel']")
+    assert figure.count() == 1 and figure.evaluate("e => e.complete && e.naturalWidth > 0")
+    # The grid check against PyTorch, and the padding-mode table with a row per mode.
+    assert page.locator("table", has_text="formula = PyTorch").count() == 1
+    modes = page.locator("table", has_text="padding mode").inner_text()
+    for mode in ("zeros", "reflect", "replicate", "circular"):
+        assert mode in modes
+    _solutions_hidden_then_open(page, path, expected=3)
+    assert visit.errors == [] and visit.outside_requests == []
+    page.close()
+    phone = PageVisit(browser, server, path, width=390)
+    phone.page.screenshot(path=str(SCREENSHOTS / "phone_02_padding_stride.png"), full_page=False)
+    phone.page.close()
+
+
+def test_chapter_3_figures_parameter_table_and_solutions(server, browser):
+    path = "notebooks/03_channels.html"
+    visit = PageVisit(browser, server, path)
+    page = visit.page
+    for described in ("its red, green and blue channels", "learned kernel at steps", "random starting"):
+        assert page.locator(f"img[alt*='{described}']").count() == 1, described
+    # The deepest U-Net layer: 1024 * 1024 * 3 * 3 weights + 1024 biases.
+    assert page.locator("table", has_text="9,438,208").count() == 1
+    _solutions_hidden_then_open(page, path, expected=3)
+    assert visit.errors == [] and visit.outside_requests == []
+    page.close()

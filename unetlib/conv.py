@@ -37,6 +37,7 @@ __all__ = [
     "conv2d_naive",
     "convolve2d",
     "conv_output_size",
+    "dilate_kernel",
     "pad2d",
 ]
 
@@ -454,3 +455,33 @@ def convolve2d(
     """
     weight = _as_float_array(weight, "weight")
     return conv2d(x, weight[..., ::-1, ::-1], bias, stride, padding, dilation, padding_mode)
+
+
+def dilate_kernel(weight: np.ndarray, dilation: IntPair) -> np.ndarray:
+    """Spread a kernel's taps apart by inserting ``dilation - 1`` zeros between neighbours.
+
+    A dilated convolution is an ordinary convolution with this larger, mostly-zero kernel:
+    ``conv2d(x, w, dilation=d) == conv2d(x, dilate_kernel(w, d))``. It sees a window of
+    ``d * (k - 1) + 1`` pixels but still has only ``k * k`` weights to learn.
+
+    Args:
+        weight: kernel of shape ``(..., kH, kW)``.
+        dilation: spacing between taps, ``d`` or ``(d_h, d_w)``; 1 leaves the kernel as it is.
+
+    Returns:
+        Array of shape ``(..., d_h * (kH - 1) + 1, d_w * (kW - 1) + 1)``.
+
+    Example:
+        >>> dilate_kernel(np.array([[1, 2], [3, 4]]), 2)
+        array([[1., 0., 2.],
+               [0., 0., 0.],
+               [3., 0., 4.]])
+    """
+    weight = _as_float_array(weight, "weight")
+    if weight.ndim < 2:
+        raise ValueError(f"weight must have at least 2 dimensions (..., kH, kW), got shape {weight.shape}")
+    d_h, d_w = _pair(dilation, "dilation", 1)
+    k_h, k_w = weight.shape[-2:]
+    dilated = np.zeros(weight.shape[:-2] + (d_h * (k_h - 1) + 1, d_w * (k_w - 1) + 1), dtype=weight.dtype)
+    dilated[..., ::d_h, ::d_w] = weight
+    return dilated

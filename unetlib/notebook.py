@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 __all__ = ["glue", "in_colab"]
 
 
@@ -19,11 +21,14 @@ def in_colab() -> bool:
 def glue(name: str, value: Any, display: bool = False) -> None:
     """Make ``value`` available to the page's prose as ``{glue:}`name```.
 
-    In the book build this is :func:`myst_nb.glue`. Where myst-nb is not installed (Colab, a
+    In the book build this is :func:`myst_nb.glue`. NumPy scalars become Python numbers first,
+    so that ``{glue:text}`name:.2f``` can format them (their repr is ``np.float64(...)``). Where myst-nb is not installed (Colab, a
     plain Jupyter), the prose shows ``name`` and the value is printed instead when ``display``.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be a Python-identifier-like string, got {name!r}")
+    if isinstance(value, np.generic):
+        value = value.item()
     try:
         from myst_nb import glue as myst_glue
     except ImportError:

@@ -8,7 +8,7 @@ show it, save it, or test it. Animations become self-contained HTML with
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Sequence, Union
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -17,9 +17,19 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from unetlib.conv import conv2d, pad2d
+from unetlib.conv import _pair, conv2d, conv_output_size, pad2d
 
-__all__ = ["animation_html", "show_images", "show_number_grid", "sliding_window_animation"]
+IntPair = Union[int, tuple[int, int]]
+
+__all__ = [
+    "animation_html",
+    "conv_arithmetic_animation",
+    "draw_conv_arithmetic",
+    "show_images",
+    "show_number_grid",
+    "show_weight_tensor",
+    "sliding_window_animation",
+]
 
 # Matplotlib's animation player draws its buttons with Font Awesome 4, loaded from a CDN. The
 # book must work offline, so the buttons get Unicode symbols instead (every font has them).
@@ -186,6 +196,202 @@ def sliding_window_animation(
     animation = FuncAnimation(fig, draw, frames=len(positions), interval=interval)
     plt.close(fig)  # the animation is shown as HTML; do not also show its first frame as a still
     return animation
+
+
+# --------------------------------------------------------------------------------------------
+# Convolution arithmetic: where the kernel's taps land on the padded input, for any size,
+# kernel, padding, stride and dilation (in the style of Dumoulin and Visin's figures).
+# --------------------------------------------------------------------------------------------
+
+_INPUT_COLOUR, _PADDING_COLOUR, _TAP_COLOUR = "#c6dbef", "white", "#2171b5"
+_OUTPUT_COLOUR, _DONE_COLOUR, _CURRENT_COLOUR = "#e5f5e0", "#a1d99b", "#238b45"
+
+
+def _arithmetic_geometry(size, kernel_size, padding, stride, dilation) -> dict:
+    """Every length the figure needs, per axis, checked by :func:`conv_output_size`."""
+    pairs = {name: _pair(value, name, minimum) for name, value, minimum in (
+        ("size", size, 1), ("kernel_size", kernel_size, 1), ("padding", padding, 0),
+        ("stride", stride, 1), ("dilation", dilation, 1))}
+    pairs["output"] = tuple(
+        conv_output_size(pairs["size"][a], pairs["kernel_size"][a], pairs["stride"][a],
+                         pairs["padding"][a], pairs["dilation"][a])
+        for a in (0, 1)
+    )
+    return pairs
+
+
+def _draw_cells(ax: Axes, rows: int, cols: int, colour_of, dashed_of=lambda r, c: False) -> None:
+    for row in range(rows):
+        for col in range(cols):
+            ax.add_patch(Rectangle((col, row), 1, 1, facecolor=colour_of(row, col), edgecolor="0.35",
+                                   linewidth=0.8, linestyle="--" if dashed_of(row, col) else "-"))
+    ax.set_xlim(-0.1, cols + 0.1)
+    ax.set_ylim(rows + 0.1, -0.1)  # row 0 at the top, like an image
+    ax.set_aspect("equal")
+    ax.axis("off")
+
+
+def draw_conv_arithmetic(
+    ax_input: Axes,
+    ax_output: Axes,
+    size: IntPair,
+    kernel_size: IntPair,
+    padding: IntPair = 0,
+    stride: IntPair = 1,
+    dilation: IntPair = 1,
+    position: tuple[int, int] = (0, 0),
+) -> tuple[int, int]:
+    """Draw one step of a convolution: the padded input with the kernel's taps, and the output.
+
+    Input pixels are light blue, padding is white with dashed edges, the kernel's taps are dark
+    blue with a dot (so they read in grey too) inside an outline of the window they span. In
+    the output, the pixel being computed is dark green and those already computed light green.
+
+    Args:
+        ax_input, ax_output: axes to draw the input and the output into.
+        size: input height and width (``n`` or ``(h, w)``).
+        kernel_size, padding, stride, dilation: as in :func:`unetlib.conv.conv2d` (ints or pairs).
+        position: ``(row, col)`` of the output pixel being computed.
+
+    Returns:
+        The output's ``(height, width)``, from :func:`unetlib.conv.conv_output_size`.
+
+    Example:
+        >>> fig, (ax_input, ax_output) = plt.subplots(1, 2)
+        >>> draw_conv_arithmetic(ax_input, ax_output, size=7, kernel_size=3, dilation=2)
+        (3, 3)
+    """
+    g = _arithmetic_geometry(size, kernel_size, padding, stride, dilation)
+    (h, w), (k_h, k_w), (p_h, p_w), (s_h, s_w), (d_h, d_w) = (
+        g["size"], g["kernel_size"], g["padding"], g["stride"], g["dilation"])
+    out_h, out_w = g["output"]
+    row, col = position
+    if not (0 <= row < out_h and 0 <= col < out_w):
+        raise ValueError(f"position must lie in the {out_h}x{out_w} output, got {position!r}")
+    top, left = row * s_h, col * s_w
+    taps = {(top + u * d_h, left + v * d_w) for u in range(k_h) for v in range(k_w)}
+
+    def is_padding(r: int, c: int) -> bool:
+        return not (p_h <= r < p_h + h and p_w <= c < p_w + w)
+
+    def input_colour(r: int, c: int) -> str:
+        if (r, c) in taps:
+            return _TAP_COLOUR
+        return _PADDING_COLOUR if is_padding(r, c) else _INPUT_COLOUR
+
+    _draw_cells(ax_input, h + 2 * p_h, w + 2 * p_w, input_colour, is_padding)
+    for r, c in taps:
+        ax_input.plot(c + 0.5, r + 0.5, "o", color="white", markersize=3)
+    span_h, span_w = d_h * (k_h - 1) + 1, d_w * (k_w - 1) + 1
+    ax_input.add_patch(Rectangle((left, top), span_w, span_h, fill=False, edgecolor="crimson", lw=2.5))
+    ax_input.set_title(f"input {h}x{w}, padding {g['padding'][0]}" if p_h == p_w else
+                       f"input {h}x{w}, padding {p_h},{p_w}", fontsize=10)
+
+    index = row * out_w + col
+
+    def output_colour(r: int, c: int) -> str:
+        i = r * out_w + c
+        return _CURRENT_COLOUR if i == index else _DONE_COLOUR if i < index else _OUTPUT_COLOUR
+
+    _draw_cells(ax_output, out_h, out_w, output_colour)
+    ax_output.set_title(f"output {out_h}x{out_w}", fontsize=10)
+    return out_h, out_w
+
+
+def conv_arithmetic_animation(
+    size: IntPair,
+    kernel_size: IntPair,
+    padding: IntPair = 0,
+    stride: IntPair = 1,
+    dilation: IntPair = 1,
+    interval: int = 600,
+    cell: float = 0.32,
+) -> FuncAnimation:
+    """Animate a convolution's window over the padded input, one output pixel per frame.
+
+    Args:
+        size, kernel_size, padding, stride, dilation: as in :func:`draw_conv_arithmetic`.
+        interval: milliseconds between frames.
+        cell: size of one pixel in inches.
+
+    Returns:
+        A Matplotlib animation; turn it into HTML with :func:`animation_html`.
+
+    Example:
+        >>> html = animation_html(conv_arithmetic_animation(5, 3, padding=1, stride=2),
+        ...                       alt="a 3x3 window on a zero-padded 5x5 input, stride 2")
+        >>> html.count("data:image/png;base64")  # one frame per output pixel: 3x3
+        9
+    """
+    g = _arithmetic_geometry(size, kernel_size, padding, stride, dilation)
+    (h, w), (p_h, p_w), (out_h, out_w) = g["size"], g["padding"], g["output"]
+    in_cols, in_rows = w + 2 * p_w, h + 2 * p_h
+    fig, (ax_input, ax_output) = plt.subplots(
+        1, 2, figsize=(cell * (in_cols + out_w) + 1.2, cell * max(in_rows, out_h) + 0.7),
+        gridspec_kw={"width_ratios": [in_cols, max(out_w, 3)]},
+    )
+    positions = list(np.ndindex(out_h, out_w))
+
+    def draw(frame: int) -> None:
+        ax_input.clear()
+        ax_output.clear()
+        draw_conv_arithmetic(ax_input, ax_output, size, kernel_size, padding, stride, dilation, positions[frame])
+
+    draw(0)
+    fig.tight_layout()
+    animation = FuncAnimation(fig, draw, frames=len(positions), interval=interval)
+    plt.close(fig)
+    return animation
+
+
+def show_weight_tensor(
+    weight: np.ndarray,
+    in_names: Sequence[str] | None = None,
+    out_names: Sequence[str] | None = None,
+    numbers: bool = True,
+    size: float = 1.3,
+) -> Figure:
+    """Draw a convolution's ``(out_channels, in_channels, kH, kW)`` weight as a grid of kernels.
+
+    Row ``o`` holds the kernels of output channel ``o``, one per input channel: output channel
+    ``o`` is the *sum* of the input channels each convolved with the kernel in its column.
+
+    Args:
+        weight: array or tensor of shape ``(out_channels, in_channels, kH, kW)``.
+        in_names: a name per input channel (column titles), e.g. ``["R", "G", "B"]``.
+        out_names: a name per output channel (row labels).
+        numbers: print each value in its cell (readable up to about 5x5 kernels).
+        size: size of one kernel panel in inches.
+
+    Returns:
+        The Matplotlib figure. Colours are centred on zero (red positive, blue negative), with
+        one scale for the whole tensor so kernels can be compared.
+    """
+    weight = np.asarray(weight.detach().cpu() if hasattr(weight, "detach") else weight, dtype=np.float64)
+    if weight.ndim != 4:
+        raise ValueError(f"weight must have shape (out_channels, in_channels, kH, kW), got shape {weight.shape}")
+    n_out, n_in = weight.shape[:2]
+    in_names = [f"in {i}" for i in range(n_in)] if in_names is None else list(in_names)
+    out_names = [f"out {o}" for o in range(n_out)] if out_names is None else list(out_names)
+    if len(in_names) != n_in or len(out_names) != n_out:
+        raise ValueError(f"in_names and out_names need {n_in} and {n_out} names for a weight of shape "
+                         f"{weight.shape}, got {len(in_names)} and {len(out_names)}")
+    limit = float(np.abs(weight).max()) or 1.0
+    fig, axes = plt.subplots(n_out, n_in, figsize=(size * n_in + 0.8, size * n_out + 0.4), squeeze=False)
+    for (o, i), ax in np.ndenumerate(axes):
+        kernel = weight[o, i]
+        ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        if numbers:
+            for (r, c), value in np.ndenumerate(kernel):
+                ax.text(c, r, f"{value:.2g}", ha="center", va="center", fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if o == 0:
+            ax.set_title(in_names[i], fontsize=10)
+        if i == 0:
+            ax.set_ylabel(out_names[o], fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def animation_html(animation: FuncAnimation, alt: str) -> str:

@@ -1,8 +1,4 @@
-"""Checks for the chapters' exercises: pass your answer, get specific feedback.
-
-Each ``check_*`` function runs your answer on a few small cases, compares it with the library's
-reference implementation, and returns a :class:`CheckResult` that prints as a one-line verdict
-with a hint naming the likely mistake ("your output is 3x3 but should be 5x5: did you pad?").
+"""Chapter 1's exercises: your own conv2d, keeping the size, the horizontal Sobel kernel.
 
 Example:
     >>> from unetlib.kernels import sobel_horizontal
@@ -13,31 +9,15 @@ Example:
 
 from __future__ import annotations
 
-import textwrap
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from unetlib.conv import conv2d, convolve2d
+from unetlib.exercises._common import CheckResult, _call, _first_difference, _size
 from unetlib.kernels import sobel_horizontal, sobel_vertical
 
-__all__ = ["CheckResult", "check_conv2d", "check_conv2d_same", "check_sobel_horizontal"]
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The verdict on an answer: ``passed`` and a message saying why (and what to try)."""
-
-    passed: bool
-    message: str
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    def __repr__(self) -> str:
-        verdict = ("Correct: " if self.passed else "Not yet: ") + self.message
-        return textwrap.fill(verdict, width=76, subsequent_indent="    ")
+__all__ = ["check_conv2d", "check_conv2d_same", "check_sobel_horizontal"]
 
 
 def _cases() -> list[tuple[np.ndarray, np.ndarray]]:
@@ -50,31 +30,6 @@ def _cases() -> list[tuple[np.ndarray, np.ndarray]]:
         (rng.integers(0, 10, (6, 8)).astype(np.float64), rng.integers(-3, 4, (3, 2)).astype(np.float64)),
         (rng.integers(0, 10, (7, 4)).astype(np.float64), rng.integers(-3, 4, (2, 3)).astype(np.float64)),
     ]
-
-
-def _call(function: Callable, *args) -> tuple[np.ndarray | None, str | None]:
-    """Run the reader's function; return (output, None) or (None, what went wrong)."""
-    if not callable(function):
-        return None, f"pass your function itself (e.g. check(my_conv2d)), not {type(function).__name__}"
-    try:
-        result = function(*(arg.copy() for arg in args))
-    except Exception as error:  # the reader's code may raise anything; report it, do not crash
-        return None, f"your function raised {type(error).__name__}: {error}"
-    if result is None:
-        return None, "your function returned None: did you forget the `return` line?"
-    try:
-        return np.asarray(result, dtype=np.float64), None
-    except (TypeError, ValueError):
-        return None, f"your function returned {type(result).__name__}, which is not an array of numbers"
-
-
-def _size(shape: tuple[int, ...]) -> str:
-    return "x".join(str(n) for n in shape)
-
-
-def _first_difference(got: np.ndarray, expected: np.ndarray) -> str:
-    index = tuple(int(i) for i in np.argwhere(~np.isclose(got, expected))[0])
-    return f"at position {index} you have {got[index]:g}, expected {expected[index]:g}"
 
 
 def check_conv2d(function: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> CheckResult:

@@ -1,0 +1,38 @@
+"""Checks for the chapters' exercises: pass your answer, get specific feedback.
+
+Each ``check_*`` function runs your answer on a few small cases, compares it with an
+independent reference, and returns a :class:`CheckResult` that prints as a one-line verdict
+with a hint naming the likely mistake ("your output is 3x3 but should be 5x5: did you pad?").
+One module per chapter; every check is importable from here.
+
+Example:
+    >>> from unetlib.kernels import sobel_horizontal
+    >>> check_sobel_horizontal(sobel_horizontal())
+    Correct: your kernel finds horizontal edges, brighter-below positive, like
+        sobel_horizontal().
+"""
+
+from unetlib.exercises._common import CheckResult
+from unetlib.exercises.chapter1 import check_conv2d, check_conv2d_same, check_sobel_horizontal
+from unetlib.exercises.chapter2 import check_dilate_kernel, check_output_size, check_same_padding, output_size_cases
+from unetlib.exercises.chapter3 import (
+    check_multichannel_conv,
+    check_mystery_kernel,
+    check_parameter_count,
+    mystery_pairs,
+)
+
+__all__ = [
+    "CheckResult",
+    "check_conv2d",
+    "check_conv2d_same",
+    "check_dilate_kernel",
+    "check_multichannel_conv",
+    "check_mystery_kernel",
+    "check_output_size",
+    "check_parameter_count",
+    "check_same_padding",
+    "check_sobel_horizontal",
+    "mystery_pairs",
+    "output_size_cases",
+]

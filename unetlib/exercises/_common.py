@@ -1,0 +1,49 @@
+"""What every check shares: the verdict type and careful calling of the reader's code."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict on an answer: ``passed`` and a message saying why (and what to try)."""
+
+    passed: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        verdict = ("Correct: " if self.passed else "Not yet: ") + self.message
+        return textwrap.fill(verdict, width=76, subsequent_indent="    ")
+
+
+def _call(function: Callable, *args) -> tuple[np.ndarray | None, str | None]:
+    """Run the reader's function; return (output, None) or (None, what went wrong)."""
+    if not callable(function):
+        return None, f"pass your function itself (e.g. check(my_conv2d)), not {type(function).__name__}"
+    try:
+        result = function(*(arg.copy() if isinstance(arg, np.ndarray) else arg for arg in args))
+    except Exception as error:  # the reader's code may raise anything; report it, do not crash
+        return None, f"your function raised {type(error).__name__}: {error}"
+    if result is None:
+        return None, "your function returned None: did you forget the `return` line?"
+    try:
+        return np.asarray(result, dtype=np.float64), None
+    except (TypeError, ValueError):
+        return None, f"your function returned {type(result).__name__}, which is not an array of numbers"
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return "x".join(str(n) for n in shape)
+
+
+def _first_difference(got: np.ndarray, expected: np.ndarray) -> str:
+    index = tuple(int(i) for i in np.argwhere(~np.isclose(got, expected))[0])
+    return f"at position {index} you have {got[index]:g}, expected {expected[index]:g}"
