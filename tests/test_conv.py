@@ -10,7 +10,7 @@ import scipy.signal
 import torch
 import torch.nn.functional as F
 
-from unetlib.conv import PADDING_MODES, conv2d, conv2d_naive, conv_output_size, convolve2d, pad2d
+from unetlib.conv import PADDING_MODES, conv2d, conv2d_naive, conv_output_size, convolve2d, dilate_kernel, pad2d
 
 TORCH_PAD_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
 
@@ -216,5 +216,32 @@ BATCH = np.zeros((1, 3, 5, 5))
     ],
 )
 def test_bad_arguments_are_named_in_the_error(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_dilated_kernel_convolves_like_pytorch_dilation(seed):
+    rng = np.random.default_rng(seed)
+    k_h, k_w, d_h, d_w = (int(v) for v in rng.integers(1, 5, size=4))
+    weight = rng.normal(size=(2, 3, k_h, k_w))
+    x = rng.normal(size=(1, 3, d_h * (k_h - 1) + 1 + int(rng.integers(0, 6)), d_w * (k_w - 1) + 1 + int(rng.integers(0, 6))))
+    dilated = dilate_kernel(weight, (d_h, d_w))
+    assert dilated.shape == (2, 3, d_h * (k_h - 1) + 1, d_w * (k_w - 1) + 1)
+    expected = F.conv2d(torch.from_numpy(x), torch.from_numpy(weight), dilation=(d_h, d_w)).numpy()
+    np.testing.assert_allclose(F.conv2d(torch.from_numpy(x), torch.from_numpy(dilated)).numpy(), expected, atol=1e-12)
+    assert np.count_nonzero(dilated == 0) >= dilated.size - weight.size  # only zeros were added
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: dilate_kernel(np.ones(3), 2), ValueError, "at least 2 dimensions"),
+        (lambda: dilate_kernel(np.ones((3, 3)), 0), ValueError, "dilation must be at least 1"),
+        (lambda: dilate_kernel(np.ones((3, 3)), 1.5), TypeError, "dilation must be an int"),
+        (lambda: dilate_kernel(np.array([["a"]]), 2), TypeError, "weight must hold real numbers"),
+    ],
+)
+def test_dilate_kernel_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call()

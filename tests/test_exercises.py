@@ -8,7 +8,23 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-from unetlib.exercises import check_conv2d, check_conv2d_same, check_sobel_horizontal
+import torch
+import torch.nn.functional as F
+
+from unetlib.exercises import (
+    check_conv2d,
+    check_conv2d_same,
+    check_dilate_kernel,
+    check_multichannel_conv,
+    check_mystery_kernel,
+    check_output_size,
+    check_parameter_count,
+    check_same_padding,
+    check_sobel_horizontal,
+    mystery_pairs,
+    output_size_cases,
+)
+from unetlib.learn import learn_kernels
 
 
 def correct_conv2d(image, kernel):
@@ -85,3 +101,122 @@ def test_check_sobel_horizontal():
     assert "is 2x2 but a Sobel kernel is 3x3" in check_sobel_horizontal(np.ones((2, 2))).message
     assert "not a Sobel kernel" in check_sobel_horizontal(np.zeros((3, 3))).message
     assert "3x3 array of numbers" in check_sobel_horizontal(object()).message
+
+
+# ---- Chapter 2 -------------------------------------------------------------------------------
+
+
+def pytorch_output_size(n, k, s, p, d):
+    """Independent reference: the width of the tensor PyTorch returns."""
+    return F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p, dilation=d).shape[-1]
+
+
+def test_output_size_cases_are_exactly_those_pytorch_runs():
+    cases = output_size_cases()
+    assert len(cases) == len(set(cases)) > 1000
+    for case in cases[::7]:
+        pytorch_output_size(*case)  # raises if PyTorch refuses
+
+
+def test_check_output_size():
+    assert check_output_size(pytorch_output_size).passed
+    hints = {
+        lambda n, k, s, p, d: (n + 2 * p - k) // s + 1: "dilation is missing",
+        lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) / s + 1: "round down with //",
+        lambda n, k, s, p, d: (n + p - d * (k - 1) - 1) // s + 1: "both sides",
+        lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) // s: r"\+ 1 at the end",
+        lambda n, k, s, p, d: 3: r"cases differ; the first: input 1, kernel 1",
+        lambda n, k, s, p, d: [1, 2]: "return one number",
+    }
+    for answer, hint in hints.items():
+        result = check_output_size(answer)
+        assert not result.passed and re.search(hint, result.message), result.message
+
+
+def test_check_same_padding():
+    def by_trial(k, d):  # independent: the padding that keeps 16 pixels 16 in PyTorch
+        for p in range(40):
+            try:
+                if pytorch_output_size(16, k, 1, p, d) == 16:
+                    return p
+            except RuntimeError:  # the kernel does not fit yet
+                continue
+
+    assert check_same_padding(by_trial).passed
+    assert "pad half of what it overhangs" in check_same_padding(lambda k, d: k // 2).message
+    assert "whole number" in check_same_padding(lambda k, d: (k - 1) / 2 * d + 0.5).message
+    assert "as many pixels as the input" in check_same_padding(lambda k, d: d * (k - 1)).message
+
+
+def test_check_dilate_kernel():
+    def with_kron(kernel, d):  # independent: Kronecker product with a one-hot block, trimmed
+        block = np.zeros((d, d))
+        block[0, 0] = 1
+        return np.kron(kernel, block)[: d * (kernel.shape[0] - 1) + 1, : d * (kernel.shape[1] - 1) + 1]
+
+    assert check_dilate_kernel(with_kron).passed
+    def d_zeros_between(kernel, d):
+        out = np.zeros(((d + 1) * (kernel.shape[0] - 1) + 1, (d + 1) * (kernel.shape[1] - 1) + 1))
+        out[:: d + 1, :: d + 1] = kernel
+        return out
+
+    def untrimmed(kernel, d):
+        block = np.zeros((d, d))
+        block[0, 0] = 1
+        return np.kron(kernel, block)
+
+    assert "d - 1 zeros" in check_dilate_kernel(d_zeros_between).message
+    assert "no zeros after the last tap" in check_dilate_kernel(untrimmed).message
+    misplaced = check_dilate_kernel(lambda kernel, d: np.rot90(with_kron(kernel, d), 2))
+    assert "every d-th row and column" in misplaced.message
+
+
+# ---- Chapter 3 -------------------------------------------------------------------------------
+
+
+def test_check_parameter_count():
+    def by_pytorch(c_in, c_out, k, bias):
+        return sum(p.numel() for p in torch.nn.Conv2d(c_in, c_out, k, bias=bias).parameters())
+
+    assert check_parameter_count(by_pytorch).passed
+    cases = {
+        lambda c_in, c_out, k, bias: c_out * c_in * k * k: "add the bias",
+        lambda c_in, c_out, k, bias: c_out * c_in * k * k + c_out: "no bias to count",
+        lambda c_in, c_out, k, bias: c_out * k * k + c_out * bias: "per input channel",
+        lambda c_in, c_out, k, bias: c_out * c_in * (k * k + bias): "not per kernel",
+        lambda c_in, c_out, k, bias: 7: "weight has shape",
+    }
+    for answer, hint in cases.items():
+        result = check_parameter_count(answer)
+        assert not result.passed and hint in result.message, result.message
+
+
+def test_check_multichannel_conv():
+    def by_einsum(image, weight):  # independent of unetlib and PyTorch
+        k = weight.shape[-1]
+        windows = sliding_window_view(image, (k, k), axis=(1, 2))  # (C, H', W', k, k)
+        return np.einsum("chwuv,ocuv->ohw", windows, weight)
+
+    assert check_multichannel_conv(by_einsum).passed
+    assert "sum the C per-channel results" in check_multichannel_conv(
+        lambda image, weight: np.stack([[correct_conv2d(image[c], weight[o, c]) for c in range(image.shape[0])]
+                                        for o in range(weight.shape[0])])).message
+    assert "averaged" in check_multichannel_conv(lambda image, weight: by_einsum(image, weight) / image.shape[0]).message
+    assert "flipped the kernels" in check_multichannel_conv(lambda image, weight: by_einsum(image, weight[..., ::-1, ::-1])).message
+    assert "values differ" in check_multichannel_conv(lambda image, weight: by_einsum(image, weight) + 1).message
+
+
+def test_check_mystery_kernel_accepts_what_learn_kernels_finds():
+    inputs, targets = mystery_pairs()
+    assert inputs.shape == (8, 1, 48, 48) and targets.shape == (8, 1, 46, 46)
+    fit = learn_kernels(inputs, targets)
+    assert check_mystery_kernel(fit.weight).passed
+    assert check_mystery_kernel(fit.weight[0, 0]).passed
+    assert "flipped" in check_mystery_kernel(fit.weight[0, 0, ::-1, ::-1]).message
+    assert "train for more steps" in check_mystery_kernel(fit.weight[0, 0] + 0.01).message
+    assert "far from the hidden kernel" in check_mystery_kernel(np.zeros((3, 3))).message
+    assert "is 2x2" in check_mystery_kernel(np.zeros((2, 2))).message
+    # The targets really are a 3x3 filter of the inputs: a least-squares solve finds one exactly.
+    columns = sliding_window_view(inputs[:, 0], (3, 3), axis=(1, 2)).reshape(-1, 9)
+    solution, residual, *_ = np.linalg.lstsq(columns, targets.reshape(-1), rcond=None)
+    assert check_mystery_kernel(solution.reshape(3, 3)).passed

@@ -77,3 +77,16 @@ def test_book_configuration_fails_on_errors():
     assert execute["allow_errors"] is False and execute["raise_on_error"] is True
     assert "notebooks/*.ipynb" in CONFIG["exclude_patterns"]
     assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_code_lines_fit_the_code_box(source):
+    """The book's code boxes show 80 characters at most; longer lines scroll sideways."""
+    long_lines = [
+        line
+        for cell in jupytext.read(source).cells
+        if cell.cell_type == "code" and "remove-cell" not in cell.metadata.get("tags", [])
+        for line in cell.source.splitlines()
+        if len(line) > 79
+    ]
+    assert long_lines == [], f"{source.name}: lines longer than 79 characters: {long_lines}"

@@ -11,7 +11,15 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from unetlib.conv import conv2d  # noqa: E402
-from unetlib.viz import animation_html, show_images, show_number_grid, sliding_window_animation  # noqa: E402
+from unetlib.viz import (  # noqa: E402
+    animation_html,
+    conv_arithmetic_animation,
+    draw_conv_arithmetic,
+    show_images,
+    show_number_grid,
+    show_weight_tensor,
+    sliding_window_animation,
+)
 
 
 def teardown_function():
@@ -24,7 +32,8 @@ def test_show_images_one_panel_per_image_with_titles():
     drawn = [ax for ax in fig.axes if ax.images]
     assert [ax.get_title() for ax in drawn] == ["a", "b", "c"]
     low, high = drawn[2].images[0].get_clim()
-    assert low == -high == -8  # signed images centred on zero
+    # Signed images are centred on zero; the scale ends at the 99.5th percentile of |values|.
+    assert low == -high and high == pytest.approx(np.percentile(np.abs(images[2]), 99.5))
 
 
 def test_show_number_grid_prints_every_value():
@@ -78,3 +87,58 @@ def test_animation_html_requires_alt_text():
 def test_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize(
+    "size, kernel_size, padding, stride, dilation",
+    [(5, 3, 0, 1, 1), (5, 3, 1, 2, 1), (7, 3, 0, 1, 2), (6, (3, 2), (1, 0), (2, 1), 1), (4, 1, 2, 3, 1)],
+)
+def test_conv_arithmetic_draws_each_tap_and_every_output_pixel(size, kernel_size, padding, stride, dilation):
+    import torch
+    import torch.nn.functional as F
+
+    fig, (ax_input, ax_output) = plt.subplots(1, 2)
+    out = draw_conv_arithmetic(ax_input, ax_output, size, kernel_size, padding, stride, dilation)
+    k_h, k_w = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    p_h, p_w = (padding, padding) if isinstance(padding, int) else padding
+    expected = F.conv2d(torch.zeros(1, 1, size, size), torch.zeros(1, 1, k_h, k_w),
+                        stride=stride, padding=padding, dilation=dilation).shape[-2:]
+    assert out == tuple(expected)
+    # One dot per kernel tap; one cell per padded-input pixel (+ the window outline); one per output pixel.
+    assert len(ax_input.lines) == k_h * k_w
+    assert len(ax_input.patches) == (size + 2 * p_h) * (size + 2 * p_w) + 1
+    assert len(ax_output.patches) == out[0] * out[1]
+
+
+def test_conv_arithmetic_animation_has_one_frame_per_output_pixel():
+    html = animation_html(conv_arithmetic_animation(6, 3, padding=1, stride=2), alt="six by six")
+    assert html.count("data:image/png;base64") == 9
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda ax: draw_conv_arithmetic(*ax, size=3, kernel_size=5), ValueError, "padding of at least 1"),
+        (lambda ax: draw_conv_arithmetic(*ax, size=5, kernel_size=3, stride=0), ValueError, "stride"),
+        (lambda ax: draw_conv_arithmetic(*ax, size=5, kernel_size=3, position=(3, 0)), ValueError, "position"),
+        (lambda ax: draw_conv_arithmetic(*ax, size=5.0, kernel_size=3), TypeError, "size"),
+    ],
+)
+def test_conv_arithmetic_rejects_bad_settings(call, error, words):
+    _, axes = plt.subplots(1, 2)
+    with pytest.raises(error, match=words):
+        call(axes)
+
+
+def test_show_weight_tensor_one_panel_per_kernel_with_names():
+    weight = np.arange(2 * 3 * 3 * 3, dtype=float).reshape(2, 3, 3, 3) - 20
+    fig = show_weight_tensor(weight, in_names=["R", "G", "B"], out_names=["a", "b"])
+    assert len(fig.axes) == 6
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["R", "G", "B"]
+    assert [fig.axes[0].get_ylabel(), fig.axes[3].get_ylabel()] == ["a", "b"]
+    printed = [float(t.get_text()) for t in fig.axes[5].texts]
+    np.testing.assert_allclose(printed, weight[1, 2].ravel(), rtol=0.05)
+    with pytest.raises(ValueError, match="out_channels, in_channels"):
+        show_weight_tensor(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="in_names"):
+        show_weight_tensor(weight, in_names=["R"])

@@ -134,9 +134,15 @@ def learn_kernels(
 
 
 def _as_tensor(value: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
-    tensor = value.detach().cpu() if isinstance(value, torch.Tensor) else torch.as_tensor(np.asarray(value))
-    if not (tensor.dtype.is_floating_point or tensor.dtype in (torch.uint8, torch.int16, torch.int32, torch.int64)):
-        raise TypeError(f"{name} must hold real numbers, got dtype {tensor.dtype}")
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu()
+        real = not (tensor.dtype.is_complex or tensor.dtype == torch.bool)
+    else:
+        array = np.asarray(value)
+        real = array.dtype.kind in "iuf"
+        tensor = torch.as_tensor(array) if real else None
+    if not real:
+        raise TypeError(f"{name} must hold real numbers (int or float), got dtype {getattr(value, 'dtype', type(value))}")
     if tensor.ndim != 4:
         raise ValueError(f"{name} must have shape (N, C, H, W), got shape {tuple(tensor.shape)}")
     return tensor.to(torch.float64)

@@ -64,7 +64,9 @@ def show_images(
         cmap: colour map for grey images.
         symmetric: for signed images (edge responses), centre the colour scale on zero with a
             diverging map, so that positive and negative responses look opposite and zero
-            looks neutral. One flag for all images, or one per image.
+            looks neutral. The scale ends at the 99.5th percentile of the absolute values, so
+            that a few extreme pixels do not wash out the rest. One flag for all images, or
+            one per image.
 
     Returns:
         The Matplotlib figure.
@@ -88,7 +90,7 @@ def show_images(
         if image.ndim not in (2, 3):
             raise ValueError(f"images[{index}] must be (H, W) or (H, W, 3), got shape {image.shape}")
         if flags[index]:
-            limit = float(np.abs(image).max()) or 1.0
+            limit = float(np.percentile(np.abs(image), 99.5)) or float(np.abs(image).max()) or 1.0
             ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
         else:
             ax.imshow(image, cmap=cmap if image.ndim == 2 else None)
@@ -383,7 +385,9 @@ def show_weight_tensor(
         ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
         if numbers:
             for (r, c), value in np.ndenumerate(kernel):
-                ax.text(c, r, f"{value:.2g}", ha="center", va="center", fontsize=7)
+                # + 0.0 prints -0.0 as 0; white text on the darkest cells stays readable.
+                colour = "white" if abs(value) > 0.6 * limit else "black"
+                ax.text(c, r, f"{value + 0.0:.2g}", ha="center", va="center", fontsize=7, color=colour)
         ax.set_xticks([])
         ax.set_yticks([])
         if o == 0:

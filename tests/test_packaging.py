@@ -1,0 +1,34 @@
+"""What `pip install unetlib` (as the Colab setup cell runs it) puts on a reader's machine."""
+
+from __future__ import annotations
+
+import ast
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_every_subpackage_is_installed():
+    # setuptools installs only the packages listed: a missing one works in an editable install
+    # (this repository) and fails with ModuleNotFoundError in Colab.
+    found = sorted(".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "unetlib").rglob("__init__.py"))
+    assert sorted(PYPROJECT["tool"]["setuptools"]["packages"]) == found
+
+
+def test_every_third_party_import_is_a_dependency():
+    names = {"numpy", "scipy", "matplotlib", "skimage", "torch", "ipywidgets"}
+    declared = {d.split(">")[0].split("=")[0].strip().lower() for d in PYPROJECT["project"]["dependencies"]}
+    distribution = {"skimage": "scikit-image"}
+    imported = set()
+    for path in (ROOT / "unetlib").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"unetlib", "__future__", "myst_nb", "google"}
+    assert third_party <= names, f"unexpected imports: {third_party - names}"
+    assert {distribution.get(n, n) for n in third_party} <= declared
