@@ -1,0 +1,208 @@
+"""Overlap-tile: segment an image of any size, a few tiles at a time (Ronneberger et al., Fig. 2).
+
+A valid-padding U-Net predicts a small square from a larger one: the border it loses is the
+*context* each output pixel needs. To segment a large image, cut it into output tiles, give
+each one its context from the surrounding image, and where the context lies outside the image,
+mirror the image. Only ``batch_size`` tiles are in memory on the device at a time, so the
+image can be far larger than the network could take whole.
+
+Tiles are placed on a grid whose step is a multiple of ``2 ** depth``: then every tile sees
+the same pooling grid as the whole image would, and the stitched result *equals* the network
+run on the whole mirror-padded image (up to floating-point rounding), with no seams at all.
+
+A same-padding U-Net invents zeros at every tile's border, so its tiles overlap by a
+``margin`` that is thrown away; the seams that remain are small and can be measured.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from unetlib.model import UNet, output_size
+
+__all__ = ["TileGrid", "mirror_indices", "plan_tiles", "predict_tiled"]
+
+
+def mirror_indices(start: int, length: int, size: int) -> np.ndarray:
+    """Indices ``start ... start + length - 1`` into an axis of ``size`` pixels, mirrored at both
+    ends (the edge pixel is not repeated, as ``np.pad(mode="reflect")``), as often as needed.
+
+    Example:
+        >>> mirror_indices(-3, 10, 4)
+        array([3, 2, 1, 0, 1, 2, 3, 2, 1, 0])
+    """
+    if size < 1:
+        raise ValueError(f"size must be at least 1, got {size}")
+    index = np.arange(start, start + length)
+    if size == 1:
+        return np.zeros_like(index)
+    period = 2 * (size - 1)
+    index = np.abs(index) % period
+    return np.where(index >= size, period - index, index)
+
+
+class TileGrid:
+    """Where the tiles go along one image of ``height x width`` pixels.
+
+    Attributes:
+        tile: input tile side (pixels the network reads).
+        margin: context on each side of a tile's output square (pixels not written).
+        step: distance between neighbouring tiles' outputs (a multiple of ``2 ** depth``).
+        rows, cols: top-left corners of the output squares, in image coordinates.
+    """
+
+    def __init__(self, height: int, width: int, tile: int, margin: int, step: int):
+        self.height, self.width, self.tile, self.margin, self.step = height, width, tile, margin, step
+        self.rows = list(range(0, max(height - step, 0) + 1, step))
+        self.cols = list(range(0, max(width - step, 0) + 1, step))
+        # One more row / column of tiles when the grid stops short of the image's edge.
+        if self.rows[-1] + step < height:
+            self.rows.append(self.rows[-1] + step)
+        if self.cols[-1] + step < width:
+            self.cols.append(self.cols[-1] + step)
+
+    def __len__(self) -> int:
+        return len(self.rows) * len(self.cols)
+
+    def corners(self) -> list[tuple[int, int]]:
+        return [(r, c) for r in self.rows for c in self.cols]
+
+
+def plan_tiles(model: UNet, height: int, width: int, tile_size: int, margin: int | None = None) -> TileGrid:
+    """Check ``tile_size`` (and ``margin``) for this model and lay out the tiles.
+
+    For a valid-padding U-Net the margin is fixed by the network: ``(tile - output) / 2``.
+    For a same-padding one it is the overlap thrown away on each side (default ``tile // 4``).
+    """
+    if not isinstance(model, UNet):
+        raise TypeError(f"model must be a unetlib.model.UNet (its padding and depth set the tiling), got {type(model).__name__}")
+    if not isinstance(tile_size, int) or isinstance(tile_size, bool):
+        raise TypeError(f"tile_size must be an int, got {tile_size!r}")
+    multiple = 2**model.depth
+    if model.padding == "valid":
+        out = output_size(tile_size, model.depth, "valid")  # raises, naming valid sizes, if it does not fit
+        needed = (tile_size - out) // 2
+        if margin is not None and margin != needed:
+            raise ValueError(
+                f"margin is fixed by a valid-padding network: a {tile_size}-pixel tile gives a {out}-pixel "
+                f"output, so the margin is {needed}; leave margin=None"
+            )
+        margin, step = needed, out - out % multiple
+    else:
+        if tile_size % multiple:
+            raise ValueError(
+                f"tile_size must be a multiple of {multiple} for a same-padding U-Net of depth {model.depth}, "
+                f"got {tile_size}; try {max(multiple, tile_size - tile_size % multiple)}"
+            )
+        margin = tile_size // 4 if margin is None else margin
+        if not isinstance(margin, int) or margin < 0 or tile_size - 2 * margin < 1:
+            raise ValueError(f"margin must be an int from 0 to {(tile_size - 1) // 2} for tile_size {tile_size}, got {margin!r}")
+        step = tile_size - 2 * margin
+        step -= step % multiple if step >= multiple else 0
+    return TileGrid(height, width, tile_size, margin, step)
+
+
+def predict_tiled(
+    model: UNet,
+    image: np.ndarray | torch.Tensor,
+    tile_size: int,
+    margin: int | None = None,
+    batch_size: int = 4,
+    device: torch.device | str | None = None,
+    progress: bool | None = None,
+) -> torch.Tensor:
+    """Run ``model`` over ``image`` tile by tile and stitch the logits (overlap-tile).
+
+    Args:
+        model: a :class:`~unetlib.model.UNet`; it is run in eval mode (its mode is restored).
+        image: ``(H, W)`` or ``(C, H, W)`` array or tensor, any size, ``C == model.in_channels``.
+        tile_size: side of the square input tiles; for a valid-padding model one of
+            :func:`~unetlib.model.valid_input_sizes`.
+        margin: same-padding models only: pixels of overlap discarded on each side of a tile.
+        batch_size: tiles per forward pass; with ``tile_size`` this bounds the memory used.
+        device: where to run; default the model's device.
+        progress: show a progress bar (default: when there are more than 8 batches).
+
+    Returns:
+        ``(num_classes, H, W)`` float32 logits on the CPU.
+
+    Example:
+        >>> model = UNet(1, 2, depth=2, base_channels=4)
+        >>> predict_tiled(model, np.zeros((100, 130)), tile_size=92).shape
+        torch.Size([2, 100, 130])
+    """
+    pixels = _as_chw(image, model.in_channels)
+    channels, height, width = pixels.shape
+    grid = plan_tiles(model, height, width, tile_size, margin)
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+
+    out_tile = output_size(tile_size, model.depth, model.padding) if model.padding == "valid" else tile_size
+    keep = out_tile if model.padding == "valid" else tile_size - 2 * grid.margin
+    offset = 0 if model.padding == "valid" else grid.margin  # where the kept square starts in a tile's output
+    result = torch.empty(model.num_classes, height, width, dtype=torch.float32)
+    corners = grid.corners()
+    batches = [corners[i : i + batch_size] for i in range(0, len(corners), batch_size)]
+    bar = _progress(len(batches), progress)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for batch in batches:
+                tiles = np.stack([_cut_tile(pixels, r - grid.margin, c - grid.margin, tile_size) for r, c in batch])
+                logits = model(torch.from_numpy(tiles).to(device=device, dtype=_dtype_of(model))).float().cpu()
+                for (r, c), tile_logits in zip(batch, logits):
+                    rows, cols = min(keep, height - r), min(keep, width - c)
+                    result[:, r : r + rows, c : c + cols] = tile_logits[:, offset : offset + rows, offset : offset + cols]
+                bar.update(1)
+    finally:
+        model.train(was_training)
+        bar.close()
+    return result
+
+
+def _cut_tile(pixels: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
+    rows = mirror_indices(top, size, pixels.shape[1])
+    cols = mirror_indices(left, size, pixels.shape[2])
+    return pixels[:, rows[:, None], cols[None, :]]
+
+
+def _as_chw(image: np.ndarray | torch.Tensor, in_channels: int) -> np.ndarray:
+    array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"image must hold real numbers, got dtype {array.dtype}")
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim != 3:
+        raise ValueError(f"image must have shape (H, W) or (C, H, W), got shape {array.shape}")
+    if array.shape[0] != in_channels:
+        raise ValueError(
+            f"image has {array.shape[0]} channels (shape {array.shape}) but the model expects "
+            f"in_channels={in_channels}; give (C, H, W) with channels first"
+        )
+    return array.astype(np.float32, copy=False)
+
+
+def _dtype_of(model: nn.Module) -> torch.dtype:
+    return next(model.parameters()).dtype
+
+
+def _progress(total: int, show: bool | None):
+    if show is None:
+        show = total > 8
+    if not show:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="tiles", unit="batch")
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
