@@ -274,3 +274,19 @@ def test_chapter_3_figures_parameter_table_and_solutions(server, browser):
     _solutions_hidden_then_open(page, path, expected=3)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
+
+
+def test_chapter_6_trace_tables_figures_and_solutions(server, browser):
+    path = "notebooks/06_unet.html"
+    visit = PageVisit(browser, server, path)
+    page = visit.page
+    # The shape trace of the paper's network: Fig. 1's 572 in, 388 out.
+    trace = page.locator("table", has_text="skip cropped").inner_text()
+    assert "572 x 572" in trace and "388 x 388" in trace
+    assert page.locator("table", has_text="multiply-adds").count() == 1
+    assert page.locator("table", has_text="receptive field").count() == 1
+    for described in ("56x56 square outlined", "absolute difference", "Two bar charts"):
+        assert page.locator(f"img[alt*='{described}']").count() == 1, described
+    _solutions_hidden_then_open(page, path, expected=3)
+    assert visit.errors == [] and visit.outside_requests == []
+    page.close()

@@ -15,12 +15,15 @@ from unetlib.exercises import (
     check_conv2d,
     check_conv2d_same,
     check_dilate_kernel,
+    check_is_valid_size,
     check_multichannel_conv,
     check_mystery_kernel,
     check_output_size,
     check_parameter_count,
     check_same_padding,
     check_sobel_horizontal,
+    check_unet_output_size,
+    check_up_forward,
     mystery_pairs,
     output_size_cases,
 )
@@ -220,3 +223,79 @@ def test_check_mystery_kernel_accepts_what_learn_kernels_finds():
     columns = sliding_window_view(inputs[:, 0], (3, 3), axis=(1, 2)).reshape(-1, 9)
     solution, residual, *_ = np.linalg.lstsq(columns, targets.reshape(-1), rcond=None)
     assert check_mystery_kernel(solution.reshape(3, 3)).passed
+
+
+# ---- Chapter 6 -------------------------------------------------------------------------------
+
+
+def test_check_up_forward():
+    def by_hand(up, x, skip):  # crop with F.pad's negative padding: independent of CropAndConcat
+        x = up.up(x)
+        trim = (skip.shape[-1] - x.shape[-1]) // 2
+        return up.conv(torch.cat([F.pad(skip, (-trim,) * 4), x], dim=1))
+
+    assert check_up_forward(by_hand).passed
+    assert "did you forget the `return`" in check_up_forward(lambda up, x, skip: None).message
+    assert "crop the skip" in check_up_forward(lambda up, x, skip: up.conv(torch.cat([skip, up.up(x)], 1))).message
+
+    def corner(up, x, skip):
+        x = up.up(x)
+        return up.conv(torch.cat([skip[..., : x.shape[-2], : x.shape[-1]], x], 1))
+
+    def upsampled_first(up, x, skip):
+        x = up.up(x)
+        trim = (skip.shape[-1] - x.shape[-1]) // 2
+        return up.conv(torch.cat([x, F.pad(skip, (-trim,) * 4)], dim=1))
+
+    assert "top-left corner" in check_up_forward(corner).message
+    assert "wrong order" in check_up_forward(upsampled_first).message
+    assert "should be" in check_up_forward(lambda up, x, skip: up.up(x)).message
+
+
+def _sizes_by_running(depth: int, maximum: int) -> set[int]:
+    """Independent reference: the sizes for which a tiny U-Net's layers run with exact crops."""
+    from unetlib.model import UNet
+
+    model = UNet(1, 1, depth=depth, base_channels=1).eval()
+    works = set()
+    with torch.no_grad():
+        for size in range(1, maximum + 1):
+            try:
+                skips, x = [], model.inc(torch.zeros(1, 1, size, size))
+                for down in model.downs:
+                    skips.append(x)
+                    x = down(x)
+                for up in model.ups:
+                    skip, x = skips.pop(), up.up(x)
+                    if (skip.shape[-1] - x.shape[-1]) % 2 or skip.shape[-1] < x.shape[-1]:
+                        raise ValueError("misaligned")
+                    x = up.conv(up.concat(x, skip))
+                works.add(size)
+            except (RuntimeError, ValueError):
+                pass
+    return works
+
+
+def test_check_is_valid_size():
+    reference = {depth: _sizes_by_running(depth, 400) for depth in (1, 2, 3, 4)}
+    assert check_is_valid_size(lambda size, depth: size in reference[depth]).passed
+    assert "did you forget the `return`" in check_is_valid_size(lambda size, depth: None).message
+    assert "too small" in check_is_valid_size(lambda size, depth: size % 2**depth == 0).message
+    assert "it works" in check_is_valid_size(lambda size, depth: size in reference[depth] and size > 200).message
+
+
+def test_check_unet_output_size():
+    from unetlib.model import UNet
+
+    models = {depth: UNet(1, 1, depth=depth, base_channels=1) for depth in (1, 2, 3, 4)}
+    narrow = {1: 18, 2: 44, 3: 92, 4: 188}  # the smallest width each depth takes (Chapter 6's table)
+
+    def by_running(size, depth):  # run a tiny U-Net and read the output's height
+        with torch.no_grad():
+            return models[depth](torch.zeros(1, 1, size, narrow[depth])).shape[-2]
+
+    cache = {}
+    assert check_unet_output_size(lambda s, d: cache.setdefault((s, d), by_running(s, d))).passed
+    assert "loses 4 pixels per level too" in check_unet_output_size(
+        lambda s, d: cache.setdefault((s, d), by_running(s, d)) + 4 * d).message
+    assert "did you forget the `return`" in check_unet_output_size(lambda s, d: None).message

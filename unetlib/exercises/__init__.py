@@ -21,11 +21,13 @@ from unetlib.exercises.chapter3 import (
     check_parameter_count,
     mystery_pairs,
 )
+from unetlib.exercises.chapter6 import check_is_valid_size, check_unet_output_size, check_up_forward
 
 __all__ = [
     "CheckResult",
     "check_conv2d",
     "check_conv2d_same",
+    "check_is_valid_size",
     "check_dilate_kernel",
     "check_multichannel_conv",
     "check_mystery_kernel",
@@ -33,6 +35,8 @@ __all__ = [
     "check_parameter_count",
     "check_same_padding",
     "check_sobel_horizontal",
+    "check_unet_output_size",
+    "check_up_forward",
     "mystery_pairs",
     "output_size_cases",
 ]
