@@ -285,7 +285,7 @@ def test_chapter_6_trace_tables_figures_and_solutions(server, browser):
     assert "572 x 572" in trace and "388 x 388" in trace
     assert page.locator("table", has_text="multiply-adds").count() == 1
     assert page.locator("table", has_text="receptive field").count() == 1
-    for described in ("56x56 square outlined", "absolute difference", "Two bar charts"):
+    for described in ("56x56 square outlined", "distance from the crop", "Two bar charts"):
         assert page.locator(f"img[alt*='{described}']").count() == 1, described
     _solutions_hidden_then_open(page, path, expected=3)
     assert visit.errors == [] and visit.outside_requests == []
