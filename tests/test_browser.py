@@ -290,3 +290,16 @@ def test_chapter_6_trace_tables_figures_and_solutions(server, browser):
     _solutions_hidden_then_open(page, path, expected=3)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
+
+
+def test_chapter_8_tiling_figure_seam_table_and_solutions(server, browser):
+    path = "notebooks/08_overlap_tile.html"
+    visit = PageVisit(browser, server, path)
+    page = visit.page
+    for described in ("mirrored at its edges", "bright grid of lines"):
+        assert page.locator(f"img[alt*='{described}']").count() == 1, described
+    seams = page.locator("table", has_text="largest seam error").inner_text()
+    assert seams.count("\n") >= 4  # a header and one row per margin
+    _solutions_hidden_then_open(page, path, expected=3)
+    assert visit.errors == [] and visit.outside_requests == []
+    page.close()

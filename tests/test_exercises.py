@@ -16,14 +16,17 @@ from unetlib.exercises import (
     check_conv2d_same,
     check_dilate_kernel,
     check_is_valid_size,
+    check_mirror_pad,
     check_multichannel_conv,
     check_mystery_kernel,
     check_output_size,
     check_parameter_count,
     check_same_padding,
     check_sobel_horizontal,
+    check_tile_count,
     check_unet_output_size,
     check_up_forward,
+    check_valid_margin,
     mystery_pairs,
     output_size_cases,
 )
@@ -299,3 +302,38 @@ def test_check_unet_output_size():
     assert "loses 4 pixels per level too" in check_unet_output_size(
         lambda s, d: cache.setdefault((s, d), by_running(s, d)) + 4 * d).message
     assert "did you forget the `return`" in check_unet_output_size(lambda s, d: None).message
+
+
+# ---- Chapter 8 -------------------------------------------------------------------------------
+
+
+def test_check_mirror_pad():
+    def by_indexing(row, pad):  # independent of np.pad: index arithmetic
+        index = np.abs(np.arange(-pad, len(row) + pad))
+        index = np.where(index > len(row) - 1, 2 * (len(row) - 1) - index, index)
+        return row[index]
+
+    assert check_mirror_pad(by_indexing).passed
+    assert "repeat the edge pixel" in check_mirror_pad(lambda row, pad: np.pad(row, pad, mode="symmetric")).message
+    assert "zeros" in check_mirror_pad(lambda row, pad: np.pad(row, pad)).message
+    assert "should have" in check_mirror_pad(lambda row, pad: row).message
+    assert "did you forget the `return`" in check_mirror_pad(lambda row, pad: None).message
+
+
+def test_check_valid_margin():
+    from unetlib.model import UNet
+
+    def by_running(tile, depth):  # run a tiny network and halve what it loses
+        with torch.no_grad():
+            out = UNet(1, 1, depth=depth, base_channels=1)(torch.zeros(1, 1, tile, tile)).shape[-1]
+        return (tile - out) // 2
+
+    assert check_valid_margin(by_running).passed
+    assert "halve it" in check_valid_margin(lambda tile, depth: 2 * by_running(tile, depth)).message
+    assert "the margin is" in check_valid_margin(lambda tile, depth: 92).message
+
+
+def test_check_tile_count():
+    assert check_tile_count(lambda length, step: len(range(0, length, step))).passed
+    assert "round up" in check_tile_count(lambda length, step: length // step).message
+    assert "one tile too many" in check_tile_count(lambda length, step: length // step + 1).message

@@ -22,7 +22,7 @@ from torch import nn
 
 from unetlib.model import UNet, output_size
 
-__all__ = ["TileGrid", "mirror_indices", "plan_tiles", "predict_tiled"]
+__all__ = ["TileGrid", "mirror_indices", "mirrored_crop", "plan_tiles", "predict_tiled"]
 
 
 def mirror_indices(start: int, length: int, size: int) -> np.ndarray:
@@ -152,7 +152,7 @@ def predict_tiled(
     try:
         with torch.inference_mode():
             for batch in batches:
-                tiles = np.stack([_cut_tile(pixels, r - grid.margin, c - grid.margin, tile_size) for r, c in batch])
+                tiles = np.stack([mirrored_crop(pixels, r - grid.margin, c - grid.margin, tile_size) for r, c in batch])
                 logits = model(torch.from_numpy(tiles).to(device=device, dtype=_dtype_of(model))).float().cpu()
                 for (r, c), tile_logits in zip(batch, logits):
                     rows, cols = min(keep, height - r), min(keep, width - c)
@@ -164,10 +164,22 @@ def predict_tiled(
     return result
 
 
-def _cut_tile(pixels: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
-    rows = mirror_indices(top, size, pixels.shape[1])
-    cols = mirror_indices(left, size, pixels.shape[2])
-    return pixels[:, rows[:, None], cols[None, :]]
+def mirrored_crop(image: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
+    """The ``size x size`` square of ``image`` (``(..., H, W)``) starting at ``(top, left)``,
+    which may reach outside the image: the outside is the image mirrored at its edges.
+
+    Example:
+        >>> mirrored_crop(np.arange(9).reshape(3, 3), top=-1, left=-1, size=3)
+        array([[4, 3, 4],
+               [1, 0, 1],
+               [4, 3, 4]])
+    """
+    image = np.asarray(image)
+    if image.ndim < 2:
+        raise ValueError(f"image must have at least 2 dimensions (..., H, W), got shape {image.shape}")
+    rows = mirror_indices(top, size, image.shape[-2])
+    cols = mirror_indices(left, size, image.shape[-1])
+    return image[..., rows[:, None], cols[None, :]]
 
 
 def _as_chw(image: np.ndarray | torch.Tensor, in_channels: int) -> np.ndarray:

@@ -22,12 +22,14 @@ from unetlib.exercises.chapter3 import (
     mystery_pairs,
 )
 from unetlib.exercises.chapter6 import check_is_valid_size, check_unet_output_size, check_up_forward
+from unetlib.exercises.chapter8 import check_mirror_pad, check_tile_count, check_valid_margin
 
 __all__ = [
     "CheckResult",
     "check_conv2d",
     "check_conv2d_same",
     "check_is_valid_size",
+    "check_mirror_pad",
     "check_dilate_kernel",
     "check_multichannel_conv",
     "check_mystery_kernel",
@@ -35,8 +37,10 @@ __all__ = [
     "check_parameter_count",
     "check_same_padding",
     "check_sobel_horizontal",
+    "check_tile_count",
     "check_unet_output_size",
     "check_up_forward",
+    "check_valid_margin",
     "mystery_pairs",
     "output_size_cases",
 ]
