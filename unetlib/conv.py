@@ -34,6 +34,9 @@ _NUMPY_PAD_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge
 __all__ = [
     "PADDING_MODES",
     "conv2d",
+    "conv_matrix",
+    "conv_transpose2d",
+    "conv_transpose_output_size",
     "conv2d_naive",
     "convolve2d",
     "conv_output_size",
@@ -485,3 +488,8 @@ def dilate_kernel(weight: np.ndarray, dilation: IntPair) -> np.ndarray:
     dilated = np.zeros(weight.shape[:-2] + (d_h * (k_h - 1) + 1, d_w * (k_w - 1) + 1), dtype=weight.dtype)
     dilated[..., ::d_h, ::d_w] = weight
     return dilated
+
+
+# The transposed convolution runs this module's arithmetic backwards; it lives in its own module
+# (unetlib.transposed) to keep this one short, and is part of unetlib.conv's interface.
+from unetlib.transposed import conv_matrix, conv_transpose2d, conv_transpose_output_size  # noqa: E402
