@@ -14,16 +14,19 @@ def random_config(rng: np.random.Generator) -> dict:
     """Any combination, valid or not: stride beyond the kernel, padding, output_padding, dilation,
     groups, odd and even sizes."""
     groups = int(rng.choice([1, 1, 1, 2, 3]))
+    stride = (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+    dilation = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
     return {
         "n": int(rng.integers(1, 3)),
         "c_in": groups * int(rng.integers(1, 3)),
         "c_out_per_group": int(rng.integers(1, 3)),
-        "size": (int(rng.integers(1, 7)), int(rng.integers(1, 7))),
+        "size": (int(rng.integers(1, 10)), int(rng.integers(1, 10))),
         "kernel": (int(rng.integers(1, 5)), int(rng.integers(1, 5))),
-        "stride": (int(rng.integers(1, 5)), int(rng.integers(1, 5))),
+        "stride": stride,
         "padding": (int(rng.integers(0, 4)), int(rng.integers(0, 4))),
-        "output_padding": (int(rng.integers(0, 4)), int(rng.integers(0, 4))),
-        "dilation": (int(rng.integers(1, 4)), int(rng.integers(1, 4))),
+        # Up to max(stride, dilation) inclusive: mostly allowed, sometimes one too many.
+        "output_padding": tuple(int(rng.integers(0, max(s, d) + 1)) for s, d in zip(stride, dilation)),
+        "dilation": dilation,
         "groups": groups,
         "bias": bool(rng.integers(0, 2)),
     }
@@ -40,11 +43,11 @@ def settings(config: dict) -> dict:
     return {k: config[k] for k in ("stride", "padding", "output_padding", "groups", "dilation")}
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(20))
 def test_conv_transpose2d_matches_pytorch_or_both_refuse(seed):
     rng = np.random.default_rng(seed)
     agreed = refused = 0
-    for _ in range(120):  # 12 x 120 = 1,440 random cases
+    for _ in range(120):  # 20 x 120 = 2,400 random cases
         config = random_config(rng)
         x, weight, bias = tensors(config, rng)
         try:
