@@ -24,6 +24,7 @@ IntPair = Union[int, tuple[int, int]]
 __all__ = [
     "animation_html",
     "conv_arithmetic_animation",
+    "conv_transpose_animation",
     "draw_conv_arithmetic",
     "show_images",
     "show_number_grid",
@@ -338,6 +339,81 @@ def conv_arithmetic_animation(
         ax_input.clear()
         ax_output.clear()
         draw_conv_arithmetic(ax_input, ax_output, size, kernel_size, padding, stride, dilation, positions[frame])
+
+    draw(0)
+    fig.tight_layout()
+    animation = FuncAnimation(fig, draw, frames=len(positions), interval=interval)
+    plt.close(fig)
+    return animation
+
+
+def conv_transpose_animation(
+    size: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int = 0,
+    interval: int = 700,
+    cell: float = 0.32,
+) -> FuncAnimation:
+    """Animate a transposed convolution: each input pixel stamps the kernel onto the output.
+
+    Left, the input with the current pixel dark. Right, the output before ``padding`` is cut
+    from its borders (those rows and columns dashed): the current stamp is outlined, and every
+    cell is shaded by how many stamps have covered it so far, with the count printed. Uneven
+    counts at the end are the "checkerboard" of a kernel whose size the stride does not divide.
+
+    Args:
+        size: input side (square).
+        kernel_size: kernel side (square).
+        stride: distance between neighbouring stamps.
+        padding: pixels cut from each border of the output.
+        interval: milliseconds between frames.
+        cell: size of one pixel in inches.
+
+    Returns:
+        A Matplotlib animation with one frame per input pixel.
+
+    Example:
+        >>> html = animation_html(conv_transpose_animation(2, 3, stride=2), alt="stamps")
+        >>> html.count("data:image/png;base64")  # one frame per input pixel
+        4
+    """
+    for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
+                             ("padding", padding, 0)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name} must be an int of at least {low}, got {value!r}")
+    full = (size - 1) * stride + kernel_size
+    if full - 2 * padding < 1:
+        raise ValueError(f"padding {padding} cuts away the whole {full}-pixel output; use less padding")
+    positions = list(np.ndindex(size, size))
+    fig, (ax_input, ax_output) = plt.subplots(
+        1, 2, figsize=(cell * (size + full) + 1.2, cell * max(size, full) + 0.7),
+        gridspec_kw={"width_ratios": [max(size, 2), full]},
+    )
+
+    def draw(frame: int) -> None:
+        ax_input.clear()
+        ax_output.clear()
+        row, col = positions[frame]
+        _draw_cells(ax_input, size, size, lambda r, c: _TAP_COLOUR if (r, c) == (row, col) else _INPUT_COLOUR)
+        ax_input.set_title(f"input {size}x{size}", fontsize=10)
+        counts = np.zeros((full, full), dtype=int)
+        for r, c in positions[: frame + 1]:
+            counts[r * stride : r * stride + kernel_size, c * stride : c * stride + kernel_size] += 1
+        shades = ["white", "#e5f5e0", "#a1d99b", "#41ab5d", "#006d2c"]
+
+        def is_cut(r: int, c: int) -> bool:
+            return min(r, c) < padding or max(r, c) >= full - padding
+
+        _draw_cells(ax_output, full, full, lambda r, c: shades[min(counts[r, c], len(shades) - 1)], is_cut)
+        for (r, c), count in np.ndenumerate(counts):
+            if count:
+                ax_output.text(c + 0.5, r + 0.5, str(count), ha="center", va="center", fontsize=7,
+                               color="white" if count >= 3 else "black")
+        ax_output.add_patch(Rectangle((col * stride, row * stride), kernel_size, kernel_size, fill=False,
+                                      edgecolor="crimson", lw=2.5))
+        kept = full - 2 * padding
+        ax_output.set_title(f"output {kept}x{kept}" + (f" (+{padding} cut per side)" if padding else ""), fontsize=10)
 
     draw(0)
     fig.tight_layout()

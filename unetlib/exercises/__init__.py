@@ -21,6 +21,7 @@ from unetlib.exercises.chapter3 import (
     check_parameter_count,
     mystery_pairs,
 )
+from unetlib.exercises.chapter5 import check_conv_transpose, check_output_padding, check_transpose_output_size
 from unetlib.exercises.chapter6 import check_is_valid_size, check_unet_output_size, check_up_forward
 from unetlib.exercises.chapter8 import check_mirror_pad, check_tile_count, check_valid_margin
 
@@ -28,16 +29,19 @@ __all__ = [
     "CheckResult",
     "check_conv2d",
     "check_conv2d_same",
+    "check_conv_transpose",
     "check_is_valid_size",
     "check_mirror_pad",
     "check_dilate_kernel",
     "check_multichannel_conv",
     "check_mystery_kernel",
+    "check_output_padding",
     "check_output_size",
     "check_parameter_count",
     "check_same_padding",
     "check_sobel_horizontal",
     "check_tile_count",
+    "check_transpose_output_size",
     "check_unet_output_size",
     "check_up_forward",
     "check_valid_margin",

@@ -47,3 +47,9 @@ def _size(shape: tuple[int, ...]) -> str:
 def _first_difference(got: np.ndarray, expected: np.ndarray) -> str:
     index = tuple(int(i) for i in np.argwhere(~np.isclose(got, expected))[0])
     return f"at position {index} you have {got[index]:g}, expected {expected[index]:g}"
+
+
+def _show(value: np.ndarray) -> str:
+    """A reader's answer as they would write it: 3 rather than 3.0, lists as lists."""
+    value = np.asarray(value)
+    return f"{value.item():g}" if value.shape == () else repr(value.tolist())

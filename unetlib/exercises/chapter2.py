@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from unetlib.conv import conv2d, conv_output_size
-from unetlib.exercises._common import CheckResult, _call, _first_difference, _size
+from unetlib.exercises._common import CheckResult, _call, _first_difference, _show, _size
 
 __all__ = ["check_dilate_kernel", "check_output_size", "check_same_padding", "output_size_cases"]
 
@@ -59,7 +59,7 @@ def check_output_size(function: Callable[[int, int, int, int, int], int]) -> Che
         if problem:
             return CheckResult(False, problem)
         if got.shape != ():
-            return CheckResult(False, f"return one number (the output length along one axis), got {got.tolist()!r}")
+            return CheckResult(False, f"return one number (the output length along one axis), got {_show(got)}")
         answers.append(float(got))
     expected = [conv_output_size(n, k, stride=s, padding=p, dilation=d) for n, k, s, p, d in cases]
     misses = [i for i, (a, e) in enumerate(zip(answers, expected)) if a != e]
@@ -84,7 +84,7 @@ def check_same_padding(function: Callable[[int, int], int]) -> CheckResult:
             return CheckResult(False, problem)
         size = 16
         if got.shape != () or got != int(got) or got < 0:
-            return CheckResult(False, f"for kernel {kernel}, dilation {dilation} you return {got.tolist()!r}: "
+            return CheckResult(False, f"for kernel {kernel}, dilation {dilation} you return {_show(got)}: "
                                "the padding is a whole number of pixels, 0 or more")
         out = size + 2 * int(got) - dilation * (kernel - 1)
         if out != size:

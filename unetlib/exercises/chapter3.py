@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from unetlib.exercises._common import CheckResult, _call, _first_difference, _size
+from unetlib.exercises._common import CheckResult, _call, _first_difference, _show, _size
 
 __all__ = ["check_multichannel_conv", "check_mystery_kernel", "check_parameter_count", "mystery_pairs"]
 
@@ -32,7 +32,7 @@ def check_parameter_count(function: Callable[[int, int, int, bool], int]) -> Che
         expected = sum(p.numel() for p in layer.parameters())
         if got.shape == () and got == expected:
             continue
-        case = f"nn.Conv2d({c_in}, {c_out}, {k}, bias={bias}) has {expected:,} parameters, you count {got.tolist()!r}"
+        case = f"nn.Conv2d({c_in}, {c_out}, {k}, bias={bias}) has {expected:,} parameters, you count {_show(got)}"
         weights = c_out * c_in * k * k
         if got == weights and bias:
             return CheckResult(False, f"{case}: add the bias, one number per output channel")

@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from unetlib.exercises._common import CheckResult, _call
+from unetlib.exercises._common import CheckResult, _call, _show
 from unetlib.model import output_size, valid_input_sizes
 
 __all__ = ["check_mirror_pad", "check_tile_count", "check_valid_margin"]
@@ -52,7 +52,7 @@ def check_valid_margin(function: Callable[[int, int], int]) -> CheckResult:
             if got.shape != () or got != expected:
                 hint = ("that is both sides together: halve it" if got == 2 * expected
                         else "the margin is (tile - output) / 2; the output size comes from Chapter 6")
-                return CheckResult(False, f"for a {tile}-pixel tile at depth {depth} you give {got.tolist()!r}, "
+                return CheckResult(False, f"for a {tile}-pixel tile at depth {depth} you give {_show(got)}, "
                                           f"the margin is {expected}: {hint}")
     return CheckResult(True, "your margins match the network's for every depth and tile.")
 
@@ -69,5 +69,5 @@ def check_tile_count(function: Callable[[int, int], int]) -> CheckResult:
             hint = ("the last, partial tile is missing: round up" if got == length // step
                     else "one tile too many when the length is a multiple of the step" if got == length // step + 1
                     else "tiles start at 0, step, 2 step, ... and must reach the last pixel")
-            return CheckResult(False, f"{length} pixels with step {step}: you say {got.tolist()!r}, it takes {expected}: {hint}")
+            return CheckResult(False, f"{length} pixels with step {step}: you say {_show(got)}, it takes {expected}: {hint}")
     return CheckResult(True, "your count covers every image without a tile too many.")
