@@ -303,3 +303,15 @@ def test_chapter_8_tiling_figure_seam_table_and_solutions(server, browser):
     _solutions_hidden_then_open(page, path, expected=3)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
+
+
+def test_chapter_5_animation_four_views_and_solutions(server, browser):
+    path = "notebooks/05_transposed_conv.html"
+    visit = PageVisit(browser, server, path)
+    page = visit.page
+    _animations_step_on_click(page, path, expected=1)
+    for described in ("flipped in both", "9 by 49 matrix", "regular checkerboard", "fine grid pattern"):
+        assert page.locator(f"img[alt*='{described}']").count() == 1, described
+    _solutions_hidden_then_open(page, path, expected=3)
+    assert visit.errors == [] and visit.outside_requests == []
+    page.close()

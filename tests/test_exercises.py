@@ -14,16 +14,19 @@ import torch.nn.functional as F
 from unetlib.exercises import (
     check_conv2d,
     check_conv2d_same,
+    check_conv_transpose,
     check_dilate_kernel,
     check_is_valid_size,
     check_mirror_pad,
     check_multichannel_conv,
     check_mystery_kernel,
+    check_output_padding,
     check_output_size,
     check_parameter_count,
     check_same_padding,
     check_sobel_horizontal,
     check_tile_count,
+    check_transpose_output_size,
     check_unet_output_size,
     check_up_forward,
     check_valid_margin,
@@ -337,3 +340,44 @@ def test_check_tile_count():
     assert check_tile_count(lambda length, step: len(range(0, length, step))).passed
     assert "round up" in check_tile_count(lambda length, step: length // step).message
     assert "one tile too many" in check_tile_count(lambda length, step: length // step + 1).message
+
+
+# ---- Chapter 5 -------------------------------------------------------------------------------
+
+
+def test_check_transpose_output_size():
+    def by_pytorch(n, k, s, p):
+        return F.conv_transpose2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p).shape[-1]
+
+    assert check_transpose_output_size(by_pytorch).passed
+    assert "n - 1 gaps" in check_transpose_output_size(lambda n, k, s, p: n * s - 2 * p + k).message
+    assert "removed" in check_transpose_output_size(lambda n, k, s, p: (n - 1) * s + 2 * p + k).message
+    assert "whole kernel" in check_transpose_output_size(lambda n, k, s, p: (n - 1) * s - 2 * p + k - 1).message
+
+
+def test_check_conv_transpose():
+    def by_matrix(x, kernel, stride):  # independent: the transpose of the convolution's matrix, by hand
+        out_shape = ((x.shape[0] - 1) * stride + kernel.shape[0], (x.shape[1] - 1) * stride + kernel.shape[1])
+        out = np.zeros(out_shape)
+        for (i, j), value in np.ndenumerate(x):
+            for (u, v), weight in np.ndenumerate(kernel):
+                out[i * stride + u, j * stride + v] += value * weight
+        return out
+
+    assert check_conv_transpose(by_matrix).passed
+    assert "flipped" in check_conv_transpose(lambda x, k, s: by_matrix(x, k[::-1, ::-1], s)).message
+    assert "should be" in check_conv_transpose(lambda x, k, s: x).message
+    assert "overlapping stamps add up" in check_conv_transpose(lambda x, k, s: by_matrix(x, k, s) + 1).message
+
+
+def test_check_output_padding():
+    def by_search(n, k, s, p):  # independent: try each allowed output_padding in PyTorch
+        out = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p).shape[-1]
+        for extra in range(s):
+            if F.conv_transpose2d(torch.zeros(1, 1, out, out), torch.zeros(1, 1, k, k), stride=s, padding=p,
+                                  output_padding=extra).shape[-1] == n:
+                return extra
+
+    assert check_output_padding(by_search).passed
+    assert "floor threw away" in check_output_padding(lambda n, k, s, p: 0).message
+    assert "smaller than the stride" in check_output_padding(lambda n, k, s, p: s).message
