@@ -15,8 +15,11 @@ from unetlib.exercises import (
     check_conv2d,
     check_conv2d_same,
     check_conv_transpose,
+    check_dense_output_size,
     check_dilate_kernel,
+    check_fc_to_conv,
     check_is_valid_size,
+    check_linear_to_conv1x1,
     check_mirror_pad,
     check_multichannel_conv,
     check_mystery_kernel,
@@ -381,3 +384,57 @@ def test_check_output_padding():
     assert check_output_padding(by_search).passed
     assert "floor threw away" in check_output_padding(lambda n, k, s, p: 0).message
     assert "smaller than the stride" in check_output_padding(lambda n, k, s, p: s).message
+
+
+# ---- Chapter 4 -------------------------------------------------------------------------------
+
+
+def test_check_linear_to_conv1x1():
+    def by_hand(linear):
+        conv = torch.nn.Conv2d(linear.in_features, linear.out_features, 1)
+        with torch.no_grad():
+            conv.weight.copy_(linear.weight[:, :, None, None])
+            conv.bias.copy_(linear.bias)
+        return conv
+
+    def no_bias(linear):
+        conv = by_hand(linear)
+        with torch.no_grad():
+            conv.bias.zero_()
+        return conv
+
+    assert check_linear_to_conv1x1(by_hand).passed
+    assert "copy the bias" in check_linear_to_conv1x1(no_bias).message
+    assert "kernel" in check_linear_to_conv1x1(lambda linear: torch.nn.Conv2d(linear.in_features, linear.out_features, 3)).message
+    assert "return an nn.Conv2d" in check_linear_to_conv1x1(lambda linear: linear).message
+    assert "did you forget the `return`" in check_linear_to_conv1x1(lambda linear: None).message
+
+
+def test_check_fc_to_conv():
+    def by_hand(linear, c, h, w):
+        conv = torch.nn.Conv2d(c, linear.out_features, (h, w))
+        with torch.no_grad():
+            conv.weight.copy_(linear.weight.reshape(-1, c, h, w))
+            conv.bias.copy_(linear.bias)
+        return conv
+
+    def swapped(linear, c, h, w):
+        conv = torch.nn.Conv2d(c, linear.out_features, (h, w))
+        with torch.no_grad():
+            conv.weight.copy_(linear.weight.reshape(-1, c, w, h).transpose(2, 3))
+            conv.bias.copy_(linear.bias)
+        return conv
+
+    assert check_fc_to_conv(by_hand).passed
+    assert "swapped" in check_fc_to_conv(swapped).message
+    assert "must cover it" in check_fc_to_conv(lambda linear, c, h, w: torch.nn.Conv2d(c, linear.out_features, 1)).message
+
+
+def test_check_dense_output_size():
+    def by_running(n):
+        net = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 3), torch.nn.MaxPool2d(2), torch.nn.Conv2d(1, 1, 3),
+                                  torch.nn.MaxPool2d(2), torch.nn.Conv2d(1, 1, 2))
+        return net(torch.zeros(1, 1, n, n)).shape[-1]
+
+    assert check_dense_output_size(by_running).passed
+    assert "one more pixel" in check_dense_output_size(lambda n: ((n - 2) // 2 - 2) // 2).message

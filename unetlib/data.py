@@ -6,9 +6,11 @@ Nothing here reads a path relative to a notebook or downloads anything.
 from __future__ import annotations
 
 import numpy as np
-from skimage.draw import disk, polygon, rectangle
+from skimage.draw import disk, line_aa, polygon, rectangle
 
-__all__ = ["logo"]
+__all__ = ["XO_CLASSES", "logo", "xo_canvas", "xo_dataset", "xo_glyph"]
+
+XO_CLASSES = ("X", "O")  # class index 0 is X, 1 is O
 
 
 def logo(size: int = 96) -> np.ndarray:
@@ -41,3 +43,114 @@ def logo(size: int = 96) -> np.ndarray:
     rows, cols = polygon([0.88 * size, 0.88 * size, 0.5 * size], [0.08 * size, 0.45 * size, 0.1 * size], image.shape)
     image[rows, cols] = 0.75
     return image
+
+
+# --------------------------------------------------------------------------------------------
+# X and O glyphs (Chapter 4): a two-class toy problem small enough to train on a CPU in seconds.
+# --------------------------------------------------------------------------------------------
+
+
+def xo_glyph(kind: str, size: int = 14, rng: np.random.Generator | None = None) -> np.ndarray:
+    """A hand-drawn-looking X or O on a dark square.
+
+    Without ``rng`` the glyph is drawn the same way every time; with one, its size, position
+    (by a pixel), stroke width and brightness vary a little, and faint noise is added, so that a
+    classifier trained on many of them must learn the shape rather than the pixels.
+
+    Args:
+        kind: ``"X"`` or ``"O"``.
+        size: side of the square in pixels, at least 8.
+        rng: a NumPy random generator for the variations, or None.
+
+    Returns:
+        ``(size, size)`` float32 array with values in ``[0, 1]``.
+
+    Example:
+        >>> x = xo_glyph("X")
+        >>> bool(x[7, 7] > 0.5), bool(xo_glyph("O")[7, 7] < 0.1)  # X crosses the centre, O does not
+        (True, True)
+    """
+    if kind not in XO_CLASSES:
+        raise ValueError(f"kind must be one of {XO_CLASSES}, got {kind!r}")
+    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 8:
+        raise ValueError(f"size must be an int of at least 8, got {size!r}")
+    jitter = rng is not None
+    reach = (0.36 + (rng.uniform(-0.05, 0.04) if jitter else 0.0)) * size  # half the glyph's extent
+    centre = (size - 1) / 2 + (rng.integers(-1, 2, size=2) if jitter else np.zeros(2))
+    width = int(rng.integers(1, 3)) if jitter else 2
+    image = np.zeros((size, size), dtype=np.float32)
+    if kind == "X":
+        for sign in (1, -1):  # two diagonal strokes, each drawn width pixels thick
+            for shift in range(width):
+                r0, c0 = centre[0] - reach + shift, centre[1] - sign * reach
+                r1, c1 = centre[0] + reach + shift, centre[1] + sign * reach
+                rows, cols, value = line_aa(int(round(r0)), int(round(c0)), int(round(r1)), int(round(c1)))
+                keep = (rows >= 0) & (rows < size) & (cols >= 0) & (cols < size)
+                image[rows[keep], cols[keep]] = np.maximum(image[rows[keep], cols[keep]], value[keep])
+    else:
+        outer = disk(tuple(centre), reach + 0.5, shape=image.shape)
+        inner = disk(tuple(centre), max(reach + 0.5 - width - 0.5, 1.0), shape=image.shape)
+        image[outer] = 1.0
+        image[inner] = 0.0
+    if jitter:
+        image *= rng.uniform(0.7, 1.0)
+        image += rng.normal(0, 0.05, image.shape).astype(np.float32)
+    return np.clip(image, 0.0, 1.0)
+
+
+def xo_dataset(count: int, size: int = 14, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` varied glyphs, half X and half O, shuffled.
+
+    Returns:
+        ``images`` of shape ``(count, 1, size, size)`` (float32) and ``labels`` of shape
+        ``(count,)`` (int64: 0 for X, 1 for O, as in :data:`XO_CLASSES`).
+
+    Example:
+        >>> images, labels = xo_dataset(10)
+        >>> images.shape, labels.tolist().count(0)
+        ((10, 1, 14, 14), 5)
+    """
+    if not isinstance(count, (int, np.integer)) or count < 2:
+        raise ValueError(f"count must be an int of at least 2, got {count!r}")
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(count) % 2)
+    images = np.stack([xo_glyph(XO_CLASSES[label], size, rng) for label in labels])[:, None]
+    return images, labels.astype(np.int64)
+
+
+def xo_canvas(rows: list[str], size: int = 14, spacing: int = 16, seed: int = 1
+              ) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
+    """A larger picture with glyphs laid out on a grid, ``"."`` for an empty place.
+
+    Args:
+        rows: one string per row of the layout, e.g. ``["X.O", "OX."]``.
+        size: side of each glyph.
+        spacing: pixels between the top-left corners of neighbouring places.
+        seed: seed of the glyphs' variations.
+
+    Returns:
+        The ``(H, W)`` float32 canvas and the placements ``(top, left, kind)`` of its glyphs.
+
+    Example:
+        >>> canvas, placed = xo_canvas(["X.O"])
+        >>> canvas.shape, placed
+        ((16, 48), [(1, 1, 'X'), (1, 33, 'O')])
+    """
+    if not rows or len({len(row) for row in rows}) != 1:
+        raise ValueError(f"rows must be non-empty strings of equal length, got {rows!r}")
+    if spacing < size:
+        raise ValueError(f"spacing ({spacing}) must be at least the glyph size ({size}) so glyphs do not overlap")
+    rng = np.random.default_rng(seed)
+    margin = (spacing - size) // 2
+    canvas = np.zeros((len(rows) * spacing, len(rows[0]) * spacing), dtype=np.float32)
+    placed = []
+    for i, row in enumerate(rows):
+        for j, kind in enumerate(row):
+            if kind == ".":
+                continue
+            if kind not in XO_CLASSES:
+                raise ValueError(f"rows may hold only 'X', 'O' and '.', got {kind!r} in {row!r}")
+            top, left = i * spacing + margin, j * spacing + margin
+            canvas[top : top + size, left : left + size] = xo_glyph(kind, size, rng)
+            placed.append((top, left, kind))
+    return canvas, placed
