@@ -321,7 +321,7 @@ def test_chapter_4_glyphs_score_maps_and_solutions(server, browser):
     path = "notebooks/04_one_by_one.html"
     visit = PageVisit(browser, server, path)
     page = visit.page
-    for described in ("Ten small 14x14 glyphs", "score map of the X class"):
+    for described in ("Ten small 14x14 glyphs", "probability map of the X class"):
         assert page.locator(f"img[alt*='{described}']").count() == 1, described
     _solutions_hidden_then_open(page, path, expected=3)
     assert visit.errors == [] and visit.outside_requests == []

@@ -10,7 +10,7 @@ from skimage.draw import disk, line_aa, polygon, rectangle
 
 __all__ = ["XO_CLASSES", "logo", "xo_canvas", "xo_dataset", "xo_glyph"]
 
-XO_CLASSES = ("X", "O")  # class index 0 is X, 1 is O
+XO_CLASSES = ("X", "O", "none")  # class indices 0, 1, 2; "none": no glyph centred in view
 
 
 def logo(size: int = 96) -> np.ndarray:
@@ -70,8 +70,8 @@ def xo_glyph(kind: str, size: int = 14, rng: np.random.Generator | None = None) 
         >>> bool(x[7, 7] > 0.5), bool(xo_glyph("O")[7, 7] < 0.1)  # X crosses the centre, O does not
         (True, True)
     """
-    if kind not in XO_CLASSES:
-        raise ValueError(f"kind must be one of {XO_CLASSES}, got {kind!r}")
+    if kind not in ("X", "O"):
+        raise ValueError(f"kind must be 'X' or 'O', got {kind!r}")
     if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 8:
         raise ValueError(f"size must be an int of at least 8, got {size!r}")
     jitter = rng is not None
@@ -98,12 +98,20 @@ def xo_glyph(kind: str, size: int = 14, rng: np.random.Generator | None = None) 
     return np.clip(image, 0.0, 1.0)
 
 
-def xo_dataset(count: int, size: int = 14, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` varied glyphs, half X and half O, shuffled.
+def xo_dataset(count: int, size: int = 14, seed: int = 0, none: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` varied glyphs, as many X as O (and "none" when asked), shuffled.
+
+    Args:
+        count: number of pictures.
+        size: their side.
+        seed: seed of the variations.
+        none: also make pictures of class ``"none"``: empty (noise only), or a glyph shifted by
+            5 to 9 pixels so that only part of it is in view. A classifier that knows this class
+            can say "no glyph centred here", which a sliding classifier needs between glyphs.
 
     Returns:
         ``images`` of shape ``(count, 1, size, size)`` (float32) and ``labels`` of shape
-        ``(count,)`` (int64: 0 for X, 1 for O, as in :data:`XO_CLASSES`).
+        ``(count,)`` (int64 indices into :data:`XO_CLASSES`).
 
     Example:
         >>> images, labels = xo_dataset(10)
@@ -113,9 +121,27 @@ def xo_dataset(count: int, size: int = 14, seed: int = 0) -> tuple[np.ndarray, n
     if not isinstance(count, (int, np.integer)) or count < 2:
         raise ValueError(f"count must be an int of at least 2, got {count!r}")
     rng = np.random.default_rng(seed)
-    labels = rng.permutation(np.arange(count) % 2)
-    images = np.stack([xo_glyph(XO_CLASSES[label], size, rng) for label in labels])[:, None]
+    classes = 3 if none else 2
+    labels = rng.permutation(np.arange(count) % classes)
+    images = np.stack([_xo_sample(int(label), size, rng) for label in labels])[:, None]
     return images, labels.astype(np.int64)
+
+
+def _xo_sample(label: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    if label < 2:
+        return xo_glyph(XO_CLASSES[label], size, rng)
+    picture = rng.normal(0, 0.05, (size, size)).astype(np.float32)
+    if rng.random() < 0.8:  # part of a glyph, off-centre; otherwise nothing at all
+        glyph = xo_glyph(XO_CLASSES[int(rng.integers(0, 2))], size, rng)
+        dr, dc = (int(rng.choice([-1, 1])) * int(rng.integers(5, 10)) if rng.random() < 0.7 else 0 for _ in range(2))
+        if dr == dc == 0:
+            dr = int(rng.choice([-1, 1])) * int(rng.integers(5, 10))
+        shifted = np.zeros_like(glyph)
+        rows_to, rows_from = slice(max(dr, 0), size + min(dr, 0)), slice(max(-dr, 0), size + min(-dr, 0))
+        cols_to, cols_from = slice(max(dc, 0), size + min(dc, 0)), slice(max(-dc, 0), size + min(-dc, 0))
+        shifted[rows_to, cols_to] = glyph[rows_from, cols_from]
+        picture = np.maximum(picture, shifted)
+    return np.clip(picture, 0.0, 1.0)
 
 
 def xo_canvas(rows: list[str], size: int = 14, spacing: int = 16, seed: int = 1
@@ -125,7 +151,9 @@ def xo_canvas(rows: list[str], size: int = 14, spacing: int = 16, seed: int = 1
     Args:
         rows: one string per row of the layout, e.g. ``["X.O", "OX."]``.
         size: side of each glyph.
-        spacing: pixels between the top-left corners of neighbouring places.
+        spacing: pixels between the top-left corners of neighbouring places. Glyphs sit at the
+            corners, multiples of ``spacing``: a sliding classifier whose step divides
+            ``spacing`` then has one window exactly on each glyph.
         seed: seed of the glyphs' variations.
 
     Returns:
@@ -134,23 +162,22 @@ def xo_canvas(rows: list[str], size: int = 14, spacing: int = 16, seed: int = 1
     Example:
         >>> canvas, placed = xo_canvas(["X.O"])
         >>> canvas.shape, placed
-        ((16, 48), [(1, 1, 'X'), (1, 33, 'O')])
+        ((16, 48), [(0, 0, 'X'), (0, 32, 'O')])
     """
     if not rows or len({len(row) for row in rows}) != 1:
         raise ValueError(f"rows must be non-empty strings of equal length, got {rows!r}")
     if spacing < size:
         raise ValueError(f"spacing ({spacing}) must be at least the glyph size ({size}) so glyphs do not overlap")
     rng = np.random.default_rng(seed)
-    margin = (spacing - size) // 2
     canvas = np.zeros((len(rows) * spacing, len(rows[0]) * spacing), dtype=np.float32)
     placed = []
     for i, row in enumerate(rows):
         for j, kind in enumerate(row):
             if kind == ".":
                 continue
-            if kind not in XO_CLASSES:
+            if kind not in ("X", "O"):
                 raise ValueError(f"rows may hold only 'X', 'O' and '.', got {kind!r} in {row!r}")
-            top, left = i * spacing + margin, j * spacing + margin
+            top, left = i * spacing, j * spacing
             canvas[top : top + size, left : left + size] = xo_glyph(kind, size, rng)
             placed.append((top, left, kind))
     return canvas, placed
