@@ -19,7 +19,7 @@ def test_every_subpackage_is_installed():
 
 
 def test_every_third_party_import_is_a_dependency():
-    names = {"numpy", "scipy", "matplotlib", "skimage", "torch", "ipywidgets", "tqdm"}
+    names = {"numpy", "scipy", "matplotlib", "skimage", "torch", "ipywidgets", "tqdm", "pooch"}
     declared = {d.split(">")[0].split("=")[0].strip().lower() for d in PYPROJECT["project"]["dependencies"]}
     distribution = {"skimage": "scikit-image"}
     imported = set()

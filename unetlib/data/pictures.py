@@ -1,4 +1,4 @@
-"""Images the chapters use, made by code so that they work anywhere (Colab included).
+"""Pictures the chapters draw by code, so that they work anywhere (Colab included): a logo and X/O glyphs.
 
 Nothing here reads a path relative to a notebook or downloads anything.
 """

@@ -1,0 +1,127 @@
+"""Joint augmentation of an image and its targets (masks, weight maps), without torchvision.
+
+Every geometric change is applied to the image and to each target alike, so they stay aligned:
+integer targets (class or instance labels) are resampled by nearest neighbour, so no label is
+ever blended into a value that does not exist; float targets (weight maps) linearly.
+
+The paper's key augmentation is elastic deformation: "random displacement vectors on a coarse
+3 by 3 grid ... sampled from a Gaussian distribution with 10 pixels standard deviation.
+Per-pixel displacements are then computed using bicubic interpolation" (Ronneberger et al.,
+2015). :func:`elastic_deform` does exactly that, with scikit-image and SciPy doing the
+interpolation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import map_coordinates
+from skimage.transform import resize
+
+__all__ = ["Augment", "elastic_deform", "flip_rotate", "intensity_jitter", "random_crop"]
+
+
+def _check(image: np.ndarray, targets: tuple[np.ndarray, ...]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    image = np.asarray(image)
+    if image.ndim != 3:
+        raise ValueError(f"image must be (C, H, W), got shape {image.shape}")
+    targets = tuple(np.asarray(t) for t in targets)
+    for index, target in enumerate(targets):
+        if target.shape != image.shape[1:]:
+            raise ValueError(f"target {index} has shape {target.shape}, but the image is {image.shape[1:]}: "
+                             "each target must be (H, W), the image's size")
+    return image, targets
+
+
+def random_crop(image: np.ndarray, *targets: np.ndarray, size: int, rng: np.random.Generator):
+    """The same random ``size x size`` window of the image and of every target."""
+    image, targets = _check(image, targets)
+    height, width = image.shape[1:]
+    if size > min(height, width):
+        raise ValueError(f"size {size} is larger than the image ({height}x{width})")
+    top, left = int(rng.integers(0, height - size + 1)), int(rng.integers(0, width - size + 1))
+    window = (slice(top, top + size), slice(left, left + size))
+    return (image[(slice(None), *window)], *(t[window] for t in targets))
+
+
+def flip_rotate(image: np.ndarray, *targets: np.ndarray, rng: np.random.Generator):
+    """One of the 8 flips and 90-degree rotations of the square, chosen at random, applied alike."""
+    image, targets = _check(image, targets)
+    turns, flip = int(rng.integers(0, 4)), bool(rng.integers(0, 2))
+
+    def apply(array: np.ndarray) -> np.ndarray:
+        array = np.rot90(array, turns, axes=(-2, -1))
+        return np.flip(array, axis=-1) if flip else array
+
+    return (apply(image), *(apply(t) for t in targets))
+
+
+def elastic_deform(image: np.ndarray, *targets: np.ndarray, rng: np.random.Generator, sigma: float = 10.0,
+                   grid: int = 3):
+    """The paper's elastic deformation: Gaussian displacements (``sigma`` pixels) on a coarse
+    ``grid x grid`` lattice, interpolated bicubically to every pixel, applied alike to all arrays.
+
+    Args:
+        image: ``(C, H, W)``.
+        targets: ``(H, W)`` arrays; integer ones are resampled by nearest neighbour.
+        rng: the random generator.
+        sigma: standard deviation of the coarse displacements, in pixels (10 in the paper).
+        grid: lattice size (3 in the paper).
+    """
+    image, targets = _check(image, targets)
+    if sigma < 0 or grid < 2:
+        raise ValueError(f"need sigma >= 0 and grid >= 2, got sigma={sigma!r}, grid={grid!r}")
+    height, width = image.shape[1:]
+    coarse = rng.normal(0.0, sigma, size=(2, grid, grid))
+    # Bicubic interpolation of the coarse field to one displacement per pixel (order=3).
+    field = np.stack([resize(c, (height, width), order=3, mode="edge", anti_aliasing=False) for c in coarse])
+    rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    coordinates = np.stack([rows + field[0], cols + field[1]])
+
+    def warp(array: np.ndarray, order: int) -> np.ndarray:
+        return map_coordinates(array, coordinates, order=order, mode="reflect").astype(array.dtype)
+
+    warped_image = np.stack([warp(channel, 1) for channel in image])
+    warped = [warp(t, 0 if t.dtype.kind in "iub" else 1) for t in targets]
+    return (warped_image, *warped)
+
+
+def intensity_jitter(image: np.ndarray, rng: np.random.Generator, scale: float = 0.1, shift: float = 0.1) -> np.ndarray:
+    """Multiply by ``1 + U(-scale, scale)`` and add ``U(-shift, shift)``: brightness and contrast."""
+    return (image * (1 + rng.uniform(-scale, scale)) + rng.uniform(-shift, shift)).astype(np.float32)
+
+
+class Augment:
+    """Crop, flip/rotate, elastically deform and jitter an image and its targets, at random.
+
+    Args:
+        crop: side of the random crop, or None to keep the size.
+        elastic: probability of an elastic deformation.
+        sigma: its displacement standard deviation in pixels (10 in the paper).
+        intensity: apply :func:`intensity_jitter` to the image.
+        seed: seed of this augmenter's random generator.
+
+    Example:
+        >>> augment = Augment(crop=32, seed=0)
+        >>> image, mask = augment(np.zeros((1, 40, 50), np.float32), np.zeros((40, 50), np.int64))
+        >>> image.shape, mask.shape
+        ((1, 32, 32), (32, 32))
+    """
+
+    def __init__(self, crop: int | None = None, elastic: float = 0.5, sigma: float = 10.0, intensity: bool = True,
+                 seed: int = 0):
+        if not 0 <= elastic <= 1:
+            raise ValueError(f"elastic is a probability in [0, 1], got {elastic!r}")
+        self.crop, self.elastic, self.sigma, self.intensity = crop, elastic, sigma, intensity
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, image: np.ndarray, *targets: np.ndarray):
+        arrays = (image, *targets)
+        if self.crop is not None:
+            arrays = random_crop(*arrays, size=self.crop, rng=self.rng)
+        arrays = flip_rotate(*arrays, rng=self.rng)
+        if self.rng.random() < self.elastic:
+            arrays = elastic_deform(*arrays, rng=self.rng, sigma=self.sigma)
+        image, *targets = arrays
+        if self.intensity:
+            image = intensity_jitter(image, self.rng)
+        return (np.ascontiguousarray(image), *(np.ascontiguousarray(t) for t in targets))
