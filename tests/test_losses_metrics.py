@@ -1,0 +1,99 @@
+"""The paper's weight map on hand-made cells, the losses, and metric values worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from scipy.ndimage import distance_transform_edt
+
+from unetlib.data import synthetic_cells
+from unetlib.losses import combined_loss, dice_loss, weight_map, weighted_cross_entropy
+from unetlib.metrics import dice, iou, object_f1, pixel_error, rand_error
+
+
+def test_weight_map_two_touching_cells_by_hand():
+    # Two 4x4 cells with a 2-pixel gap between them (columns 5 and 6).
+    cells = np.zeros((8, 12), dtype=int)
+    cells[2:6, 1:5], cells[2:6, 7:11] = 1, 2
+    w = weight_map(cells, balance=False)
+    # Gap pixel (3, 5): 1 pixel from cell 1, 2 pixels from cell 2.
+    assert w[3, 5] == pytest.approx(1 + 10 * np.exp(-(1 + 2) ** 2 / (2 * 5**2)), rel=1e-6)
+    assert w[3, 6] == pytest.approx(w[3, 5])  # symmetric
+    assert w[3, 2] == 1  # inside a cell: no border term
+    # A corner far from both: d1 = distance to cell 1 from (7, 0), d2 to cell 2 from (7, 0).
+    d1, d2 = np.hypot(7 - 5, 1 - 0), np.hypot(7 - 5, 7 - 0)
+    assert w[7, 0] == pytest.approx(1 + 10 * np.exp(-(d1 + d2) ** 2 / 50), rel=1e-6)
+
+
+def test_weight_map_equals_brute_force_on_synthetic_cells():
+    _, labels = synthetic_cells(96, 15, seed=4)
+    ids = [i for i in np.unique(labels) if i]
+    distances = np.sort(np.stack([distance_transform_edt(labels != i) for i in ids]), axis=0)
+    expected_border = 10 * np.exp(-((distances[0] + distances[1]) ** 2) / 50)
+    expected = np.where(labels > 0, 0, expected_border)
+    foreground = labels > 0
+    class_weight = np.where(foreground, 1 / (2 * foreground.mean()), 1 / (2 * (~foreground).mean()))
+    np.testing.assert_allclose(weight_map(labels), class_weight + expected, rtol=1e-5, atol=1e-5)
+    assert np.mean(class_weight) == pytest.approx(1.0)  # balancing keeps the mean at 1
+
+
+def test_weight_map_rejects_bad_input():
+    with pytest.raises(ValueError, match="integer label image"):
+        weight_map(np.zeros((4, 4)))
+    with pytest.raises(ValueError, match="sigma"):
+        weight_map(np.zeros((4, 4), int), sigma=0)
+
+
+def test_losses():
+    torch.manual_seed(0)
+    logits, target = torch.randn(2, 3, 5, 6), torch.randint(0, 3, (2, 5, 6))
+    torch.testing.assert_close(weighted_cross_entropy(logits, target), F.cross_entropy(logits, target))
+    torch.testing.assert_close(weighted_cross_entropy(logits, target, torch.full((2, 5, 6), 2.0)), 2 * F.cross_entropy(logits, target))
+    perfect = F.one_hot(target, 3).permute(0, 3, 1, 2).float() * 50
+    assert dice_loss(perfect, target).item() < 1e-6
+    confidently_wrong = F.one_hot((target + 1) % 3, 3).permute(0, 3, 1, 2).float() * 50
+    assert dice_loss(confidently_wrong, target).item() > 0.9
+    torch.testing.assert_close(combined_loss(logits, target, dice_weight=0), F.cross_entropy(logits, target))
+    with pytest.raises(ValueError, match="weights must have shape"):
+        weighted_cross_entropy(logits, target, torch.ones(2, 5))
+
+
+def test_overlap_metrics_by_hand_and_the_empty_convention():
+    p = np.array([[1, 1, 0], [0, 1, 0]])
+    t = np.array([[1, 0, 0], [0, 1, 1]])
+    assert dice(p, t) == pytest.approx(2 * 2 / (3 + 3))
+    assert iou(p, t) == pytest.approx(2 / 4)
+    empty = np.zeros((2, 3), int)
+    assert dice(empty, empty) == iou(empty, empty) == 1.0  # nothing to find, nothing found
+    assert dice(p, empty) == iou(empty, t) == 0.0
+    assert pixel_error(p, t) == pytest.approx(2 / 6)
+    with pytest.raises(ValueError, match="binary mask"):
+        dice(np.array([0, 2]), np.array([0, 1]))
+
+
+def test_rand_error_perfect_split_and_merge():
+    truth = np.zeros((6, 6), int)
+    truth[:, :3], truth[:, 3:] = 1, 2
+    assert rand_error(truth, truth) == 0.0
+    assert rand_error(truth * 5, truth) == 0.0  # label values do not matter, grouping does
+    merged = np.ones((6, 6), int)
+    # Pairs of distinct pixels grouped together: 36 * 35 in the merge, 2 * 18 * 17 in the truth,
+    # all of which the merge also groups. Precision = 612 / 1260, recall = 1.
+    precision, recall = 612 / 1260, 1.0
+    assert rand_error(merged, truth) == pytest.approx(1 - 2 * precision * recall / (precision + recall))
+
+
+def test_object_f1_by_hand():
+    truth = np.zeros((10, 10), int)
+    truth[0:4, 0:4], truth[6:10, 6:10] = 1, 2
+    predicted = np.zeros((10, 10), int)
+    predicted[0:4, 0:3] = 7      # IoU 12/16 with object 1: a match
+    predicted[6:8, 0:2] = 8      # nothing there: a false positive
+    result = object_f1(predicted, truth)
+    assert (result["matched"], result["predicted"], result["true"]) == (1, 2, 2)
+    assert result["f1"] == pytest.approx(0.5) and result["precision"] == 0.5 and result["recall"] == 0.5
+    assert object_f1(np.zeros((3, 3), int), np.zeros((3, 3), int))["f1"] == 1.0
+    with pytest.raises(ValueError, match="at least 0.5"):
+        object_f1(predicted, truth, threshold=0.3)

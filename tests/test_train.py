@@ -1,0 +1,152 @@
+"""fit, checkpoints and prediction: reproducible, resumable, safe, and loud about NaN."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from unetlib.data import Augment, synthetic_cells
+from unetlib.model import UNet
+from unetlib.train import evaluate, fit, load_checkpoint, predict, save_checkpoint
+
+
+class CellCrops(torch.utils.data.Dataset):
+    """Synthetic cells (image, foreground mask), augmented by an Augment with an rng."""
+
+    def __init__(self, count: int, size: int = 48, seed: int = 0, augment: bool = True):
+        pairs = [synthetic_cells(size, count=6, radius=(4.0, 7.0), seed=seed + i) for i in range(count)]
+        self.images = [image[None] for image, _ in pairs]
+        self.masks = [(labels > 0).astype(np.int64) for _, labels in pairs]
+        self.transform = Augment(elastic=0.5, seed=seed) if augment else None
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index):
+        image, mask = self.images[index], self.masks[index]
+        if self.transform is not None:
+            image, mask = self.transform(image, mask)
+        return torch.from_numpy(np.ascontiguousarray(image)), torch.from_numpy(np.ascontiguousarray(mask))
+
+
+def small_unet(padding: str = "same") -> UNet:
+    torch.manual_seed(0)
+    return UNet(1, 2, depth=2, base_channels=4, padding=padding)
+
+
+def test_fit_learns_and_reports_history():
+    model = small_unet()
+    history = fit(model, CellCrops(6), val=CellCrops(2, seed=50, augment=False), epochs=8, lr=0.02,
+                  batch_size=3, device="cpu", progress=False)
+    assert history["epoch"] == list(range(1, 9))
+    assert history["train_loss"][-1] < 0.6 * history["train_loss"][0]
+    assert history["val_dice"][-1] > 0.7  # the cells are found
+    assert evaluate(model, CellCrops(2, seed=50, augment=False), device="cpu")["dice"] == pytest.approx(history["val_dice"][-1])
+
+
+def test_same_seed_same_weights_on_cpu():
+    runs = []
+    for _ in range(2):
+        model = small_unet()
+        fit(model, CellCrops(4), epochs=2, batch_size=2, device="cpu", progress=False, seed=3)
+        runs.append(model.state_dict())
+    for key in runs[0]:
+        torch.testing.assert_close(runs[0][key], runs[1][key], rtol=0, atol=0)
+
+
+def test_resume_continues_exactly_where_training_stopped(tmp_path):
+    straight = small_unet()
+    fit(straight, CellCrops(4), epochs=4, batch_size=2, device="cpu", progress=False, seed=1)
+
+    interrupted = small_unet()
+    fit(interrupted, CellCrops(4), epochs=2, batch_size=2, device="cpu", progress=False, seed=1,
+        checkpoint=tmp_path / "run.pt")
+    resumed = small_unet()  # a fresh process would start from scratch too
+    history = fit(resumed, CellCrops(4), epochs=4, batch_size=2, device="cpu", progress=False, seed=1,
+                  resume=tmp_path / "run.pt", checkpoint=tmp_path / "run.pt")
+    assert history["epoch"] == [1, 2, 3, 4]
+    for key, value in straight.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[key], value, rtol=0, atol=0)
+
+
+def test_valid_padding_targets_are_centre_cropped():
+    model = small_unet(padding="valid")
+    data = torch.utils.data.TensorDataset(torch.rand(2, 1, 44, 44), torch.randint(0, 2, (2, 44, 44)))
+    history = fit(model, data, val=data, epochs=1, device="cpu", progress=False)
+    assert np.isfinite(history["val_loss"][0])
+
+
+def test_nan_loss_stops_with_advice():
+    images = torch.rand(2, 1, 16, 16)
+    images[0, 0, 3, 3] = float("nan")
+    data = torch.utils.data.TensorDataset(images, torch.zeros(2, 16, 16, dtype=torch.long))
+    with pytest.raises(FloatingPointError, match=r"epoch 1, step 1.*smaller lr.*NaN"):
+        fit(small_unet(), data, epochs=1, batch_size=2, device="cpu", progress=False)
+
+
+def test_checkpoint_round_trip_rebuilds_the_model(tmp_path):
+    model = small_unet()
+    optimiser = torch.optim.Adam(model.parameters())
+    path = save_checkpoint(tmp_path / "a.pt", model, optimiser, epoch=3, history={"train_loss": [1.0, 0.5]})
+    state = load_checkpoint(path)  # builds a UNet from the saved configuration
+    assert state["epoch"] == 3 and state["history"] == {"train_loss": [1.0, 0.5]}
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(state["model"].state_dict()[key], value)
+    with pytest.raises(ValueError, match="different configuration.*base_channels"):
+        load_checkpoint(path, UNet(1, 2, depth=2, base_channels=8, padding="same"))
+    with pytest.raises(ValueError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_an_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    model = small_unet()
+    path = save_checkpoint(tmp_path / "run.pt", model, None, epoch=1, history={})
+
+    def crash(obj, file, *args, **kwargs):
+        file.write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(path, model, None, epoch=2, history={})
+    monkeypatch.undo()
+    assert load_checkpoint(path)["epoch"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["run.pt"]  # no partial file left behind
+
+
+class Payload:
+    def __reduce__(self):
+        return (print, ("this ran while loading",))
+
+
+def test_checkpoints_are_loaded_without_running_code(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"config": {}, "model": Payload()}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        load_checkpoint(path, small_unet())
+
+
+def test_predict_whole_image_or_tiled():
+    model = small_unet()
+    image = np.random.default_rng(0).random((37, 51)).astype(np.float32)
+    assert predict(model, image, device="cpu").shape == (2, 37, 51)
+    valid = small_unet(padding="valid")
+    assert predict(valid, image, tile_size=44, device="cpu").shape == (2, 37, 51)
+    with pytest.raises(ValueError, match="give tile_size"):
+        predict(valid, image, device="cpu")
+
+
+@pytest.mark.parametrize("arguments, words", [({"epochs": 0}, "epochs"), ({"lr": 0}, "lr")])
+def test_bad_arguments(arguments, words):
+    data = torch.utils.data.TensorDataset(torch.rand(1, 1, 16, 16), torch.zeros(1, 16, 16, dtype=torch.long))
+    with pytest.raises(ValueError, match=words):
+        fit(small_unet(), data, device="cpu", progress=False, **arguments)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+def test_a_training_step_on_cuda_with_mixed_precision():
+    history = fit(small_unet(), CellCrops(4), epochs=2, batch_size=2, device="cuda", progress=False)
+    assert all(np.isfinite(history["train_loss"]))

@@ -1,0 +1,269 @@
+"""Training a segmentation network: the loop, its history, checkpoints, prediction.
+
+:func:`fit` is the loop every chapter would otherwise write by hand (zero_grad, loss, backward,
+step), with what makes runs trustworthy: a progress bar, a history of losses and validation
+Dice, the device chosen for you, mixed precision on CUDA, seeds so that a CPU run is
+reproducible bit for bit, and a clear stop (not a NaN model) when the loss blows up.
+
+Checkpoints hold the model's configuration, its weights, the optimiser, the epoch and the
+history. They are written to a temporary file and renamed, so an interrupted save never
+destroys the previous one, and read with ``torch.load(weights_only=True)``, which cannot run
+code hidden in a file. Resuming from a checkpoint continues exactly where training stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from unetlib.losses import weighted_cross_entropy
+from unetlib.metrics import dice
+from unetlib.model import UNet
+
+__all__ = ["choose_device", "evaluate", "fit", "load_checkpoint", "predict", "save_checkpoint"]
+
+LossFunction = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+
+
+def choose_device(device: str | torch.device | None = None) -> torch.device:
+    """``device`` if given, else CUDA if available, else Apple's MPS, else the CPU."""
+    if device is not None:
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _centre_crop(array: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Crop the last two axes to the centre ``height x width`` (targets of a valid-padding net)."""
+    top, left = (array.shape[-2] - height) // 2, (array.shape[-1] - width) // 2
+    return array[..., top : top + height, left : left + width]
+
+
+def _batch_loss(model: nn.Module, batch, device: torch.device, loss_function: LossFunction,
+                autocast: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    image, target, *rest = (item.to(device) for item in batch)
+    weights = rest[0] if rest else None
+    with torch.autocast(device.type, enabled=autocast):
+        logits = model(image)
+    # A valid-padding U-Net predicts the centre of its input: compare with the centre of the target.
+    height, width = logits.shape[-2:]
+    target = _centre_crop(target, height, width)
+    weights = None if weights is None else _centre_crop(weights, height, width)
+    return loss_function(logits.float(), target, weights), logits, target
+
+
+def fit(
+    model: nn.Module,
+    train: torch.utils.data.Dataset,
+    val: torch.utils.data.Dataset | None = None,
+    epochs: int = 10,
+    lr: float = 1e-3,
+    batch_size: int = 4,
+    loss: LossFunction | None = None,
+    device: str | torch.device | None = None,
+    seed: int = 0,
+    amp: bool | None = None,
+    progress: bool | None = None,
+    checkpoint: str | Path | None = None,
+    resume: str | Path | None = None,
+) -> dict[str, list[float]]:
+    """Train ``model`` with Adam and return the history of each epoch.
+
+    Args:
+        model: a network producing logits ``(N, K, h, w)``; with valid padding (``h, w`` smaller
+            than the input) the targets are centre-cropped to match.
+        train: a dataset of ``(image, mask)`` or ``(image, mask, weights)`` tensors.
+        val: an optional dataset of the same kind, evaluated after every epoch (foreground Dice).
+        epochs: the number of passes over ``train`` (in total, counting a resumed run's).
+        lr: Adam's learning rate.
+        batch_size: images per step.
+        loss: ``loss(logits, target, weights_or_None)``; default :func:`~unetlib.losses.weighted_cross_entropy`.
+        device: where to train; default :func:`choose_device`.
+        seed: seeds the weights' shuffling, dropout and (if the training set's ``transform`` has
+            an ``rng``) the augmentation, per epoch: a CPU run is reproducible, and resumable.
+        amp: mixed precision; default on for CUDA only.
+        progress: show a progress bar (default: yes, in the terminal or notebook).
+        checkpoint: save a checkpoint here after every epoch.
+        resume: continue from this checkpoint (model, optimiser, epoch, history).
+
+    Returns:
+        ``{"epoch": [...], "train_loss": [...], "val_loss": [...], "val_dice": [...]}``.
+
+    Raises:
+        FloatingPointError: if a loss is NaN or infinite, naming the epoch and the step.
+    """
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
+    device = choose_device(device)
+    model.to(device)
+    loss_function = loss or weighted_cross_entropy
+    autocast = (device.type == "cuda") if amp is None else bool(amp)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    scaler = torch.amp.GradScaler(device.type, enabled=autocast and device.type == "cuda")
+    history: dict[str, list[float]] = {"epoch": [], "train_loss": [], "val_loss": [], "val_dice": []}
+    start = 0
+    if resume is not None:
+        state = load_checkpoint(resume, model, optimiser)
+        history, start = state["history"], state["epoch"]
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=epochs * math.ceil(len(train) / batch_size), initial=start * math.ceil(len(train) / batch_size),
+               disable=progress is False, desc="training", unit="step")
+    try:
+        for epoch in range(start, epochs):
+            _seed_epoch(train, seed, epoch)
+            order = torch.Generator().manual_seed(seed * 100_003 + epoch)
+            loader = torch.utils.data.DataLoader(train, batch_size=batch_size, shuffle=True, generator=order)
+            model.train()
+            losses = []
+            for step, batch in enumerate(loader):
+                optimiser.zero_grad()
+                value, _, _ = _batch_loss(model, batch, device, loss_function, autocast)
+                if not torch.isfinite(value):
+                    raise FloatingPointError(
+                        f"the loss became {value.item()} at epoch {epoch + 1}, step {step + 1}; the model was not "
+                        f"updated. Try a smaller lr (now {lr}), check the inputs for NaN/inf and their scale "
+                        "(normalise them), and the targets for values outside 0..num_classes-1"
+                    )
+                scaler.scale(value).backward()
+                scaler.step(optimiser)
+                scaler.update()
+                losses.append(value.item())
+                bar.update(1)
+                bar.set_postfix(loss=f"{value.item():.4f}")
+            history["epoch"].append(epoch + 1)
+            history["train_loss"].append(float(np.mean(losses)))
+            if val is not None:
+                scores = evaluate(model, val, device=device, loss=loss_function, batch_size=batch_size)
+                history["val_loss"].append(scores["loss"])
+                history["val_dice"].append(scores["dice"])
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, model, optimiser, epoch + 1, history)
+    finally:
+        bar.close()
+    return history
+
+
+def _seed_epoch(dataset, seed: int, epoch: int) -> None:
+    """Seed everything random that one epoch uses, from (seed, epoch) alone."""
+    torch.manual_seed(seed * 100_003 + epoch)
+    transform = getattr(dataset, "transform", None)
+    if transform is not None and hasattr(transform, "rng"):
+        transform.rng = np.random.default_rng([seed, epoch])
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, dataset: torch.utils.data.Dataset, device: str | torch.device | None = None,
+             loss: LossFunction | None = None, batch_size: int = 4) -> dict[str, float]:
+    """Mean loss and foreground Dice (class 1 vs rest, over all pixels) of ``model`` on ``dataset``."""
+    device = choose_device(device) if device is None else torch.device(device)
+    loss_function = loss or weighted_cross_entropy
+    was_training = model.training
+    model.eval()
+    losses, predictions, targets = [], [], []
+    for batch in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
+        value, logits, target = _batch_loss(model, batch, device, loss_function, autocast=False)
+        losses.append(value.item() * len(target))
+        predictions.append((logits.argmax(1) == 1).cpu())
+        targets.append((target == 1).cpu())
+    model.train(was_training)
+    prediction = torch.cat([p.flatten() for p in predictions])
+    truth = torch.cat([t.flatten() for t in targets])
+    return {"loss": float(sum(losses) / len(dataset)), "dice": dice(prediction, truth)}
+
+
+@torch.no_grad()
+def predict(model: nn.Module, image: np.ndarray | torch.Tensor, tile_size: int | None = None,
+            device: str | torch.device | None = None) -> torch.Tensor:
+    """Logits ``(K, H, W)`` for one ``(C, H, W)`` or ``(H, W)`` image, tiled if ``tile_size`` is given.
+
+    A valid-padding U-Net must be tiled (its output is smaller than its input):
+    :func:`unetlib.tiling.predict_tiled` mirrors the borders so the output covers the image.
+    """
+    from unetlib.tiling import predict_tiled
+
+    device = choose_device(device)
+    if tile_size is not None or (isinstance(model, UNet) and model.padding == "valid"):
+        if tile_size is None:
+            raise ValueError("a valid-padding UNet's output is smaller than its input: give tile_size "
+                             "(one of unetlib.model.valid_input_sizes) to predict a whole image")
+        return predict_tiled(model.to(device), image, tile_size=tile_size, device=device, progress=False)
+    pixels = torch.as_tensor(np.asarray(image), dtype=torch.float32)
+    pixels = pixels[None] if pixels.ndim == 2 else pixels
+    was_training = model.training
+    model.eval().to(device)
+    logits = model(pixels[None].to(device))[0].float().cpu()
+    model.train(was_training)
+    return logits
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, optimiser: torch.optim.Optimizer | None, epoch: int,
+                    history: dict[str, list[float]]) -> Path:
+    """Write model config, weights, optimiser, epoch and history to ``path``, atomically.
+
+    The data go to a temporary file in the same folder, which is then renamed over ``path``:
+    a crash during the save leaves the previous checkpoint intact.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "config": dict(getattr(model, "config", {})),
+        "model": model.state_dict(),
+        "optimiser": optimiser.state_dict() if optimiser is not None else None,
+        "epoch": int(epoch),
+        "history": {key: [float(v) for v in values] for key, values in history.items()},
+    }
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".partial")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            torch.save(state, file)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path, model: nn.Module | None = None,
+                    optimiser: torch.optim.Optimizer | None = None) -> dict:
+    """Read a checkpoint with ``weights_only=True``; restore it into ``model`` (and ``optimiser``).
+
+    With ``model=None`` a :class:`~unetlib.model.UNet` is built from the saved configuration.
+    A model whose configuration differs from the saved one raises a ValueError naming the
+    differences, before any weight is copied.
+
+    Returns:
+        The checkpoint's contents, with ``"model"`` the restored model.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no checkpoint at {path}")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    config = state.get("config") or {}
+    if model is None:
+        if not config:
+            raise ValueError(f"{path} has no model configuration: pass the model to load it into")
+        model = UNet(**config)
+    own = dict(getattr(model, "config", {}))
+    if config and own and own != config:
+        different = {k: (config.get(k), own.get(k)) for k in sorted(set(config) | set(own)) if config.get(k) != own.get(k)}
+        raise ValueError(f"{path} was saved from a model with a different configuration "
+                         f"(saved, yours): {different}; build the model with the saved configuration")
+    model.load_state_dict(state["model"])
+    if optimiser is not None and state.get("optimiser") is not None:
+        optimiser.load_state_dict(state["optimiser"])
+    state["model"] = model
+    return state
