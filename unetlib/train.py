@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -76,6 +77,7 @@ def fit(
     progress: bool | None = None,
     checkpoint: str | Path | None = None,
     resume: str | Path | None = None,
+    time_limit: float | None = None,
 ) -> dict[str, list[float]]:
     """Train ``model`` with Adam and return the history of each epoch.
 
@@ -95,6 +97,8 @@ def fit(
         progress: show a progress bar (default: yes, in the terminal or notebook).
         checkpoint: save a checkpoint here after every epoch.
         resume: continue from this checkpoint (model, optimiser, epoch, history).
+        time_limit: stop after the step that reaches this many seconds of training (the epoch
+            is then recorded as it stands); for comparing recipes at equal time.
 
     Returns:
         ``{"epoch": [...], "train_loss": [...], "val_loss": [...], "val_dice": [...]}``.
@@ -120,6 +124,7 @@ def fit(
 
     from tqdm.auto import tqdm
 
+    started = time.perf_counter()
     bar = tqdm(total=epochs * math.ceil(len(train) / batch_size), initial=start * math.ceil(len(train) / batch_size),
                disable=progress is False, desc="training", unit="step")
     try:
@@ -144,6 +149,8 @@ def fit(
                 losses.append(value.item())
                 bar.update(1)
                 bar.set_postfix(loss=f"{value.item():.4f}")
+                if time_limit is not None and time.perf_counter() - started >= time_limit:
+                    break
             history["epoch"].append(epoch + 1)
             history["train_loss"].append(float(np.mean(losses)))
             if val is not None:
@@ -152,6 +159,8 @@ def fit(
                 history["val_dice"].append(scores["dice"])
             if checkpoint is not None:
                 save_checkpoint(checkpoint, model, optimiser, epoch + 1, history)
+            if time_limit is not None and time.perf_counter() - started >= time_limit:
+                break
     finally:
         bar.close()
     return history

@@ -10,15 +10,23 @@
 Nothing here reads a path relative to a notebook, and nothing downloads at import time.
 """
 
-from unetlib.data.augment import Augment, elastic_deform, flip_rotate, intensity_jitter, random_crop
+from unetlib.data.augment import Augment, RandomCrops, elastic_deform, flip_rotate, intensity_jitter, random_crop
 from unetlib.data.download import DATA_ENV, data_home, fetch
 from unetlib.data.pictures import XO_CLASSES, logo, xo_canvas, xo_dataset, xo_glyph
-from unetlib.data.segmentation import SegmentationDataset, decode_mask, normalise_percentile, read_image
+from unetlib.data.segmentation import (
+    SegmentationDataset,
+    decode_mask,
+    load_bbbc039,
+    normalise_percentile,
+    read_image,
+    split_touching,
+)
 from unetlib.data.synthetic import synthetic_cells
 
 __all__ = [
     "Augment",
     "DATA_ENV",
+    "RandomCrops",
     "SegmentationDataset",
     "XO_CLASSES",
     "data_home",
@@ -27,10 +35,12 @@ __all__ = [
     "fetch",
     "flip_rotate",
     "intensity_jitter",
+    "load_bbbc039",
     "logo",
     "normalise_percentile",
     "random_crop",
     "read_image",
+    "split_touching",
     "synthetic_cells",
     "xo_canvas",
     "xo_dataset",

@@ -14,10 +14,11 @@ interpolation.
 from __future__ import annotations
 
 import numpy as np
+import torch
 from scipy.ndimage import map_coordinates
 from skimage.transform import resize
 
-__all__ = ["Augment", "elastic_deform", "flip_rotate", "intensity_jitter", "random_crop"]
+__all__ = ["Augment", "RandomCrops", "elastic_deform", "flip_rotate", "intensity_jitter", "random_crop"]
 
 
 def _check(image: np.ndarray, targets: tuple[np.ndarray, ...]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
@@ -99,6 +100,7 @@ class Augment:
         sigma: its displacement standard deviation in pixels (10 in the paper).
         intensity: apply :func:`intensity_jitter` to the image.
         seed: seed of this augmenter's random generator.
+        flips: apply one of the 8 flips/rotations at random.
 
     Example:
         >>> augment = Augment(crop=32, seed=0)
@@ -108,20 +110,61 @@ class Augment:
     """
 
     def __init__(self, crop: int | None = None, elastic: float = 0.5, sigma: float = 10.0, intensity: bool = True,
-                 seed: int = 0):
+                 seed: int = 0, flips: bool = True):
         if not 0 <= elastic <= 1:
             raise ValueError(f"elastic is a probability in [0, 1], got {elastic!r}")
-        self.crop, self.elastic, self.sigma, self.intensity = crop, elastic, sigma, intensity
+        self.crop, self.elastic, self.sigma, self.intensity, self.flips = crop, elastic, sigma, intensity, flips
         self.rng = np.random.default_rng(seed)
 
     def __call__(self, image: np.ndarray, *targets: np.ndarray):
         arrays = (image, *targets)
         if self.crop is not None:
             arrays = random_crop(*arrays, size=self.crop, rng=self.rng)
-        arrays = flip_rotate(*arrays, rng=self.rng)
+        if self.flips:
+            arrays = flip_rotate(*arrays, rng=self.rng)
         if self.rng.random() < self.elastic:
             arrays = elastic_deform(*arrays, rng=self.rng, sigma=self.sigma)
         image, *targets = arrays
         if self.intensity:
             image = intensity_jitter(image, self.rng)
         return (np.ascontiguousarray(image), *(np.ascontiguousarray(t) for t in targets))
+
+
+class RandomCrops(torch.utils.data.Dataset):
+    """Random crops of a few large images, as a dataset of ``samples`` items per epoch.
+
+    Args:
+        images: ``(C, H, W)`` float arrays.
+        targets: one ``(H, W)`` class-index array per image.
+        weights: optional ``(H, W)`` weight maps, cropped (and augmented) with the targets.
+        crop: side of the crops.
+        samples: items per epoch.
+        augment: whether to flip, rotate, deform and jitter each crop (:class:`Augment`).
+        seed: seed of the crop positions and augmentations (``fit`` reseeds it every epoch).
+
+    Items:
+        ``(image, target)`` or ``(image, target, weights)`` tensors.
+    """
+
+    def __init__(self, images, targets, weights=None, crop: int = 128, samples: int = 64, augment: bool = True,
+                 seed: int = 0):
+        if len(images) != len(targets) or (weights is not None and len(weights) != len(images)):
+            raise ValueError(f"need one target (and weight map) per image: {len(images)} images, "
+                             f"{len(targets)} targets, {None if weights is None else len(weights)} weight maps")
+        self.images, self.targets, self.weights = list(images), list(targets), weights
+        self.samples = samples
+        self.transform = Augment(crop=crop, elastic=0.5 if augment else 0.0, intensity=augment, flips=augment,
+                                 seed=seed)
+
+    def __len__(self) -> int:
+        return self.samples
+
+    def __getitem__(self, index: int):
+        rng = self.transform.rng
+        which = int(rng.integers(0, len(self.images)))
+        arrays = (self.images[which], self.targets[which]) + (() if self.weights is None else (self.weights[which],))
+        image, *targets = self.transform(*arrays)
+        tensors = [torch.from_numpy(image.astype(np.float32)), torch.from_numpy(targets[0].astype(np.int64))]
+        if self.weights is not None:
+            tensors.append(torch.from_numpy(targets[1].astype(np.float32)))
+        return tuple(tensors)

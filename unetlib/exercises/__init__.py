@@ -24,10 +24,12 @@ from unetlib.exercises.chapter3 import (
 from unetlib.exercises.chapter4 import check_dense_output_size, check_fc_to_conv, check_linear_to_conv1x1
 from unetlib.exercises.chapter5 import check_conv_transpose, check_output_padding, check_transpose_output_size
 from unetlib.exercises.chapter6 import check_is_valid_size, check_unet_output_size, check_up_forward
+from unetlib.exercises.chapter7 import check_border_weight, check_dice, check_object_f1
 from unetlib.exercises.chapter8 import check_mirror_pad, check_tile_count, check_valid_margin
 
 __all__ = [
     "CheckResult",
+    "check_border_weight",
     "check_conv2d",
     "check_conv2d_same",
     "check_conv_transpose",
@@ -35,10 +37,12 @@ __all__ = [
     "check_is_valid_size",
     "check_linear_to_conv1x1",
     "check_mirror_pad",
+    "check_dice",
     "check_dilate_kernel",
     "check_fc_to_conv",
     "check_multichannel_conv",
     "check_mystery_kernel",
+    "check_object_f1",
     "check_output_padding",
     "check_output_size",
     "check_parameter_count",

@@ -1,0 +1,79 @@
+"""Chapter 7's exercises: Dice, the paper's border weight, object F1 from counts.
+
+Example:
+    >>> check_object_f1(lambda matched, predicted, true: 2 * matched / (predicted + true))
+    Correct: your F1 matches in every case.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Callable
+
+import numpy as np
+
+from unetlib.exercises._common import CheckResult, _call, _show
+
+__all__ = ["check_border_weight", "check_dice", "check_object_f1"]
+
+
+def check_dice(function: Callable[[np.ndarray, np.ndarray], float]) -> CheckResult:
+    """Check a reader's ``function(prediction, truth)`` on boolean masks: ``2|P∩T| / (|P|+|T|)``,
+    and 1 when both masks are empty (the convention of :func:`unetlib.metrics.dice`)."""
+    rng = np.random.default_rng(9)
+    cases = [(rng.random((8, 9)) < 0.3, rng.random((8, 9)) < 0.4) for _ in range(3)]
+    cases += [(np.zeros((4, 4), bool), np.zeros((4, 4), bool)), (np.ones((3, 3), bool), np.zeros((3, 3), bool))]
+    for prediction, truth in cases:
+        got, problem = _call(function, prediction.copy(), truth.copy())
+        if problem:
+            return CheckResult(False, problem)
+        total = prediction.sum() + truth.sum()
+        expected = 1.0 if total == 0 else 2 * (prediction & truth).sum() / total
+        if got.shape == () and np.isclose(got, expected):
+            continue
+        if total == 0:
+            return CheckResult(False, f"for two empty masks you give {_show(got)}: by convention it is 1 "
+                                      "(nothing to find, nothing found); guard the division")
+        union = (prediction | truth).sum()
+        if union and np.isclose(got, (prediction & truth).sum() / union):
+            return CheckResult(False, "that is IoU (intersection over union); Dice is 2|P∩T| / (|P| + |T|)")
+        return CheckResult(False, f"you give {_show(got)}, Dice is {expected:.4f}")
+    return CheckResult(True, "your Dice agrees in every case, empty masks included.")
+
+
+def check_border_weight(function: Callable[[float, float, float, float], float]) -> CheckResult:
+    """Check a reader's ``function(d1, d2, w0, sigma)``: the paper's border term
+    ``w0 * exp(-(d1 + d2)^2 / (2 sigma^2))``."""
+    for d1, d2, w0, sigma in itertools.product((0.0, 1.0, 2.5), (1.0, 4.0), (10.0, 5.0), (5.0, 3.0)):
+        got, problem = _call(function, d1, d2, w0, sigma)
+        if problem:
+            return CheckResult(False, problem)
+        expected = w0 * np.exp(-((d1 + d2) ** 2) / (2 * sigma**2))
+        if got.shape == () and np.isclose(got, expected):
+            continue
+        if np.isclose(got, w0 * np.exp(-(d1**2 + d2**2) / (2 * sigma**2))):
+            hint = "square the sum (d1 + d2)^2, not each distance"
+        elif np.isclose(got, w0 * np.exp(-((d1 + d2) ** 2) / sigma**2)):
+            hint = "the denominator is 2 sigma^2"
+        else:
+            hint = "w0 * exp(-(d1 + d2)^2 / (2 sigma^2))"
+        return CheckResult(False, f"for d1={d1}, d2={d2}, w0={w0}, sigma={sigma} you give {_show(got)}, "
+                                  f"expected {expected:.4f}: {hint}")
+    return CheckResult(True, "your border term matches the paper's formula.")
+
+
+def check_object_f1(function: Callable[[int, int, int], float]) -> CheckResult:
+    """Check a reader's ``function(matched, predicted, true)``: F1 = 2 matched / (predicted + true)."""
+    for matched, predicted, true in ((1, 2, 2), (8, 10, 9), (0, 3, 5), (5, 5, 5)):
+        got, problem = _call(function, matched, predicted, true)
+        if problem:
+            return CheckResult(False, problem)
+        precision, recall = matched / predicted, matched / true
+        expected = 2 * matched / (predicted + true)
+        if got.shape == () and np.isclose(got, expected):
+            continue
+        if np.isclose(got, (precision + recall) / 2):
+            return CheckResult(False, "that is the mean of precision and recall; F1 is their harmonic mean")
+        return CheckResult(False, f"for {matched} matched of {predicted} predicted and {true} true objects "
+                                  f"you give {_show(got)}, F1 is {expected:.4f}")
+    return CheckResult(True, "your F1 matches in every case.")
