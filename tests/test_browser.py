@@ -326,3 +326,16 @@ def test_chapter_4_glyphs_score_maps_and_solutions(server, browser):
     _solutions_hidden_then_open(page, path, expected=3)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
+
+
+def test_chapter_7_results_table_figures_and_solutions(server, browser):
+    path = "notebooks/07_training.html"
+    visit = PageVisit(browser, server, path)
+    page = visit.page
+    table = page.locator("table", has_text="object F1").inner_text()
+    assert "baseline" in table and "weight map" in table
+    for described in ("weight map, dark inside", "outlines of its mask", "errors marked"):
+        assert page.locator(f"img[alt*='{described}']").count() == 1, described
+    _solutions_hidden_then_open(page, path, expected=3)
+    assert visit.errors == [] and visit.outside_requests == []
+    page.close()

@@ -12,6 +12,9 @@ import torch
 import torch.nn.functional as F
 
 from unetlib.exercises import (
+    check_border_weight,
+    check_dice,
+    check_object_f1,
     check_conv2d,
     check_conv2d_same,
     check_conv_transpose,
@@ -438,3 +441,25 @@ def test_check_dense_output_size():
 
     assert check_dense_output_size(by_running).passed
     assert "one more pixel" in check_dense_output_size(lambda n: ((n - 2) // 2 - 2) // 2).message
+
+
+# ---- Chapter 7 -------------------------------------------------------------------------------
+
+
+def test_check_dice():
+    from unetlib.metrics import dice
+
+    assert check_dice(lambda p, t: dice(p, t)).passed
+    assert "IoU" in check_dice(lambda p, t: (p & t).sum() / max((p | t).sum(), 1)).message
+    assert "two empty masks" in check_dice(lambda p, t: 2 * (p & t).sum() / max(p.sum() + t.sum(), 1)).message
+
+
+def test_check_border_weight():
+    assert check_border_weight(lambda d1, d2, w0, s: w0 * np.exp(-((d1 + d2) ** 2) / (2 * s * s))).passed
+    assert "square the sum" in check_border_weight(lambda d1, d2, w0, s: w0 * np.exp(-(d1**2 + d2**2) / (2 * s * s))).message
+    assert "2 sigma^2" in check_border_weight(lambda d1, d2, w0, s: w0 * np.exp(-((d1 + d2) ** 2) / (s * s))).message
+
+
+def test_check_object_f1():
+    assert check_object_f1(lambda m, p, t: 2 * (m / p) * (m / t) / ((m / p) + (m / t)) if m else 0.0).passed
+    assert "harmonic mean" in check_object_f1(lambda m, p, t: (m / p + m / t) / 2).message

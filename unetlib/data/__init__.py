@@ -16,6 +16,7 @@ from unetlib.data.pictures import XO_CLASSES, logo, xo_canvas, xo_dataset, xo_gl
 from unetlib.data.segmentation import (
     SegmentationDataset,
     decode_mask,
+    fill_gaps,
     load_bbbc039,
     normalise_percentile,
     read_image,
@@ -33,6 +34,7 @@ __all__ = [
     "decode_mask",
     "elastic_deform",
     "fetch",
+    "fill_gaps",
     "flip_rotate",
     "intensity_jitter",
     "load_bbbc039",
