@@ -1,0 +1,58 @@
+"""Chapter 7's experiment as functions, so that the chapter, the tests and the benchmark run the
+same code: train a U-Net on random crops of a few large images, score it on whole held-out ones.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from skimage.measure import label
+
+from unetlib.data import RandomCrops
+from unetlib.metrics import dice, object_f1
+from unetlib.model import UNet
+from unetlib.train import choose_device, fit, predict
+
+__all__ = ["score_on_images", "train_on_crops"]
+
+
+def train_on_crops(images, targets, weight_maps=None, augment: bool = True, epochs: int = 45,
+                   val: tuple[list, list] | None = None, depth: int = 3, base_channels: int = 16,
+                   seed: int = 0, device=None) -> tuple[UNet, dict, float]:
+    """Train a same-padding U-Net (2 classes) on random 128x128 crops, 64 per epoch, batches of 8.
+
+    Args:
+        images: ``(1, H, W)`` float arrays.
+        targets: ``(H, W)`` class indices (0 background, 1 foreground), one per image.
+        weight_maps: optional weight maps for :func:`~unetlib.losses.weighted_cross_entropy`.
+        augment: flips, rotations, elastic deformation and intensity jitter.
+        epochs: epochs of 8 steps.
+        val: ``(images, targets)`` for the learning curves (16 fixed crops).
+        depth, base_channels: the U-Net's size.
+        seed: seeds the weights, the crops and the augmentation.
+        device: where to train (default: :func:`~unetlib.train.choose_device`).
+
+    Returns:
+        The model, its history and the training time in seconds.
+    """
+    torch.manual_seed(seed)
+    model = UNet(1, 2, depth=depth, base_channels=base_channels, padding="same")
+    crops = RandomCrops(images, targets, weight_maps, crop=128, samples=64, augment=augment, seed=seed)
+    val_crops = None if val is None else RandomCrops(*val, crop=128, samples=16, augment=False, seed=99)
+    start = time.perf_counter()
+    history = fit(model, crops, val=val_crops, epochs=epochs, lr=1e-3, batch_size=8,
+                  device=choose_device(device), seed=seed, progress=False)
+    return model, history, time.perf_counter() - start
+
+
+def score_on_images(model, images, instances, device=None) -> tuple[float, float]:
+    """Mean pixel Dice of the foreground and mean object F1 (IoU > 0.5) of its connected
+    regions, over whole images, against instance labels."""
+    dices, f1s = [], []
+    for image, truth in zip(images, instances):
+        foreground = (predict(model, image, device=choose_device(device)).argmax(0) == 1).numpy()
+        dices.append(dice(foreground, truth > 0))
+        f1s.append(object_f1(label(foreground), truth)["f1"])
+    return float(np.mean(dices)), float(np.mean(f1s))
