@@ -229,6 +229,12 @@ def _animations_step_on_click(page, path: str, expected: int) -> None:
         assert frames.nth(index).get_attribute("src") != before, f"{path}: animation {index} did not step"
 
 
+def _one_figure_each(page, *described: str) -> None:
+    """Exactly one image whose alt text contains each description."""
+    for words in described:
+        assert page.locator(f"img[alt*='{words}']").count() == 1, words
+
+
 def _solutions_hidden_then_open(page, path: str, expected: int) -> None:
     hidden = page.locator("details.hide.above-input")
     assert hidden.count() == expected, f"{path}: {hidden.count()} hidden solutions, expected {expected}"
@@ -267,8 +273,7 @@ def test_chapter_3_figures_parameter_table_and_solutions(server, browser):
     path = "notebooks/03_channels.html"
     visit = PageVisit(browser, server, path)
     page = visit.page
-    for described in ("its red, green and blue channels", "learned kernel at steps", "random starting"):
-        assert page.locator(f"img[alt*='{described}']").count() == 1, described
+    _one_figure_each(page, "its red, green and blue channels", "learned kernel at steps", "random starting")
     # The deepest U-Net layer: 1024 * 1024 * 3 * 3 weights + 1024 biases.
     assert page.locator("table", has_text="9,438,208").count() == 1
     _solutions_hidden_then_open(page, path, expected=3)
@@ -285,8 +290,7 @@ def test_chapter_6_trace_tables_figures_and_solutions(server, browser):
     assert "572 x 572" in trace and "388 x 388" in trace
     assert page.locator("table", has_text="multiply-adds").count() == 1
     assert page.locator("table", has_text="receptive field").count() == 1
-    for described in ("56x56 square outlined", "distance from the crop", "Two bar charts"):
-        assert page.locator(f"img[alt*='{described}']").count() == 1, described
+    _one_figure_each(page, "56x56 square outlined", "distance from the crop", "Two bar charts")
     _solutions_hidden_then_open(page, path, expected=3)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
@@ -296,8 +300,7 @@ def test_chapter_8_tiling_figure_seam_table_and_solutions(server, browser):
     path = "notebooks/08_overlap_tile.html"
     visit = PageVisit(browser, server, path)
     page = visit.page
-    for described in ("mirrored at its edges", "bright grid of lines"):
-        assert page.locator(f"img[alt*='{described}']").count() == 1, described
+    _one_figure_each(page, "mirrored at its edges", "bright grid of lines")
     seams = page.locator("table", has_text="largest seam error").inner_text()
     assert seams.count("\n") >= 4  # a header and one row per margin
     _solutions_hidden_then_open(page, path, expected=3)
@@ -310,8 +313,7 @@ def test_chapter_5_animation_four_views_and_solutions(server, browser):
     visit = PageVisit(browser, server, path)
     page = visit.page
     _animations_step_on_click(page, path, expected=1)
-    for described in ("flipped in both", "9 by 49 matrix", "regular checkerboard", "fine grid pattern"):
-        assert page.locator(f"img[alt*='{described}']").count() == 1, described
+    _one_figure_each(page, "flipped in both", "9 by 49 matrix", "regular checkerboard", "fine grid pattern")
     _solutions_hidden_then_open(page, path, expected=3)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
@@ -321,8 +323,7 @@ def test_chapter_4_glyphs_score_maps_and_solutions(server, browser):
     path = "notebooks/04_one_by_one.html"
     visit = PageVisit(browser, server, path)
     page = visit.page
-    for described in ("Ten small 14x14 glyphs", "probability map of the X class"):
-        assert page.locator(f"img[alt*='{described}']").count() == 1, described
+    _one_figure_each(page, "Ten small 14x14 glyphs", "probability map of the X class")
     _solutions_hidden_then_open(page, path, expected=3)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
@@ -334,8 +335,7 @@ def test_chapter_7_results_table_figures_and_solutions(server, browser):
     page = visit.page
     table = page.locator("table", has_text="object F1").inner_text()
     assert "baseline" in table and "weight map" in table
-    for described in ("weight map, dark inside", "outlines of its mask", "errors marked"):
-        assert page.locator(f"img[alt*='{described}']").count() == 1, described
+    _one_figure_each(page, "weight map, dark inside", "outlines of its mask", "errors marked")
     _solutions_hidden_then_open(page, path, expected=3)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()

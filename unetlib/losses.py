@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from scipy.ndimage import distance_transform_edt, find_objects
 
+from unetlib.data.segmentation import _as_label_image
+
 __all__ = ["combined_loss", "dice_loss", "weight_map", "weighted_cross_entropy"]
 
 
@@ -41,10 +43,7 @@ def weight_map(instances: np.ndarray, w0: float = 10.0, sigma: float = 5.0, bala
         >>> [round(float(w), 2) for w in weight_map(cells, balance=False)[0]]
         [1.0, 1.0, 1.0, 9.35, 9.35, 1.0, 1.0, 1.0, 1.0]
     """
-    instances = np.asarray(instances)
-    if instances.ndim != 2 or instances.dtype.kind not in "iu":
-        raise ValueError(f"instances must be a 2-D integer label image, got shape {instances.shape}, "
-                         f"dtype {instances.dtype}")
+    instances = _as_label_image(instances, "instances")
     if sigma <= 0 or w0 < 0:
         raise ValueError(f"need sigma > 0 and w0 >= 0, got sigma={sigma!r}, w0={w0!r}")
     foreground = instances > 0

@@ -24,6 +24,13 @@ def _binary(mask, name: str) -> np.ndarray:
     return array.astype(bool)
 
 
+def _binary_pair(prediction, truth) -> tuple[np.ndarray, np.ndarray]:
+    p, t = _binary(prediction, "prediction"), _binary(truth, "truth")
+    if p.shape != t.shape:
+        raise ValueError(f"prediction {p.shape} and truth {t.shape} must have the same shape")
+    return p, t
+
+
 def dice(prediction, truth) -> float:
     """Dice coefficient ``2 |P ∩ T| / (|P| + |T|)`` of two binary masks; 1 if both are empty.
 
@@ -31,9 +38,7 @@ def dice(prediction, truth) -> float:
         >>> dice(np.array([1, 1, 0, 0]), np.array([1, 0, 0, 0]))
         0.6666666666666666
     """
-    p, t = _binary(prediction, "prediction"), _binary(truth, "truth")
-    if p.shape != t.shape:
-        raise ValueError(f"prediction {p.shape} and truth {t.shape} must have the same shape")
+    p, t = _binary_pair(prediction, truth)
     total = p.sum() + t.sum()
     return 1.0 if total == 0 else float(2 * (p & t).sum() / total)
 
@@ -45,9 +50,7 @@ def iou(prediction, truth) -> float:
         >>> iou(np.array([1, 1, 0, 0]), np.array([1, 0, 0, 0]))
         0.5
     """
-    p, t = _binary(prediction, "prediction"), _binary(truth, "truth")
-    if p.shape != t.shape:
-        raise ValueError(f"prediction {p.shape} and truth {t.shape} must have the same shape")
+    p, t = _binary_pair(prediction, truth)
     union = (p | t).sum()
     return 1.0 if union == 0 else float((p & t).sum() / union)
 

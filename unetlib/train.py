@@ -178,7 +178,7 @@ def _seed_epoch(dataset, seed: int, epoch: int) -> None:
 def evaluate(model: nn.Module, dataset: torch.utils.data.Dataset, device: str | torch.device | None = None,
              loss: LossFunction | None = None, batch_size: int = 4) -> dict[str, float]:
     """Mean loss and foreground Dice (class 1 vs rest, over all pixels) of ``model`` on ``dataset``."""
-    device = choose_device(device) if device is None else torch.device(device)
+    device = choose_device(device)
     loss_function = loss or weighted_cross_entropy
     was_training = model.training
     model.eval()

@@ -151,6 +151,15 @@ def show_number_grid(
     return ax
 
 
+def _animate(fig: Figure, draw, frames: int, interval: int) -> FuncAnimation:
+    """Lay the figure out on its first frame and animate ``draw(frame)`` over ``frames`` frames."""
+    draw(0)
+    fig.tight_layout()
+    animation = FuncAnimation(fig, draw, frames=frames, interval=interval)
+    plt.close(fig)  # the animation is shown as HTML; do not also show its first frame as a still
+    return animation
+
+
 def sliding_window_animation(
     image: np.ndarray, kernel: np.ndarray, padding: int = 0, stride: int = 1, interval: int = 700
 ) -> FuncAnimation:
@@ -194,11 +203,7 @@ def sliding_window_animation(
         show_number_grid(shown, ax=ax_out, title=f"output[{row}, {col}] = {output[row, col]:g}",
                          highlight=(row, col, 1, 1), cmap="Greens")
 
-    draw(0)
-    fig.tight_layout()
-    animation = FuncAnimation(fig, draw, frames=len(positions), interval=interval)
-    plt.close(fig)  # the animation is shown as HTML; do not also show its first frame as a still
-    return animation
+    return _animate(fig, draw, len(positions), interval)
 
 
 # --------------------------------------------------------------------------------------------
@@ -340,11 +345,7 @@ def conv_arithmetic_animation(
         ax_output.clear()
         draw_conv_arithmetic(ax_input, ax_output, size, kernel_size, padding, stride, dilation, positions[frame])
 
-    draw(0)
-    fig.tight_layout()
-    animation = FuncAnimation(fig, draw, frames=len(positions), interval=interval)
-    plt.close(fig)
-    return animation
+    return _animate(fig, draw, len(positions), interval)
 
 
 def conv_transpose_animation(
@@ -415,11 +416,7 @@ def conv_transpose_animation(
         kept = full - 2 * padding
         ax_output.set_title(f"output {kept}x{kept}" + (f" (+{padding} cut per side)" if padding else ""), fontsize=10)
 
-    draw(0)
-    fig.tight_layout()
-    animation = FuncAnimation(fig, draw, frames=len(positions), interval=interval)
-    plt.close(fig)
-    return animation
+    return _animate(fig, draw, len(positions), interval)
 
 
 def show_weight_tensor(

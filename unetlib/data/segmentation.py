@@ -187,6 +187,25 @@ def _as_paths(value, name: str) -> list[Path]:
     return [Path(p) for p in value]
 
 
+def _as_label_image(labels: np.ndarray, name: str) -> np.ndarray:
+    """``labels`` as an int64 array, checked to be a 2-D integer label image (0 = background)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or labels.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be a 2-D integer label image, got shape {labels.shape}, dtype {labels.dtype}")
+    return labels.astype(np.int64)
+
+
+def _neighbour_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The highest and the lowest object label in each pixel's 3x3 neighbourhood (background
+    ignored; where there is no object, the lowest is the int64 maximum)."""
+    highest = grey_dilation(labels, size=3, mode="nearest")
+    lowest = grey_erosion(np.where(labels > 0, labels, _NO_LABEL), size=3, mode="nearest")
+    return highest, lowest
+
+
+_NO_LABEL = np.iinfo(np.int64).max
+
+
 def split_touching(instances: np.ndarray) -> np.ndarray:
     """A foreground mask (0/1) in which touching objects are separated by background.
 
@@ -198,14 +217,9 @@ def split_touching(instances: np.ndarray) -> np.ndarray:
         >>> split_touching(np.array([[1, 1, 2, 2]]))
         array([[1, 0, 0, 1]])
     """
-    instances = np.asarray(instances)
-    if instances.ndim != 2 or instances.dtype.kind not in "iu":
-        raise ValueError(f"instances must be a 2-D integer label image, got shape {instances.shape}, dtype {instances.dtype}")
-    big = np.iinfo(np.int64).max
-    labels = instances.astype(np.int64)
-    highest = grey_dilation(labels, size=3, mode="nearest")
-    lowest = grey_erosion(np.where(labels > 0, labels, big), size=3, mode="nearest")
-    touching = (labels > 0) & ((highest != labels) & (highest > 0) | (lowest != labels) & (lowest < big))
+    labels = _as_label_image(instances, "instances")
+    highest, lowest = _neighbour_labels(labels)
+    touching = (labels > 0) & ((highest != labels) & (highest > 0) | (lowest != labels) & (lowest < _NO_LABEL))
     return ((labels > 0) & ~touching).astype(np.int64)
 
 
@@ -217,17 +231,12 @@ def fill_gaps(objects: np.ndarray) -> np.ndarray:
         >>> fill_gaps(np.array([[1, 0, 0, 2]]))  # a 2-pixel gap: each side takes its half
         array([[1, 1, 2, 2]])
     """
-    objects = np.asarray(objects)
-    if objects.ndim != 2 or objects.dtype.kind not in "iu":
-        raise ValueError(f"objects must be a 2-D integer label image, got shape {objects.shape}, dtype {objects.dtype}")
     from skimage.segmentation import expand_labels
 
-    big = np.iinfo(np.int64).max
-    labels = objects.astype(np.int64)
+    labels = _as_label_image(objects, "objects")
     grown = expand_labels(labels, distance=1.5)
-    highest = grey_dilation(grown, size=3, mode="nearest")
-    lowest = grey_erosion(np.where(grown > 0, grown, big), size=3, mode="nearest")
-    between = (labels == 0) & (highest > 0) & (lowest < big) & (highest != lowest)
+    highest, lowest = _neighbour_labels(grown)
+    between = (labels == 0) & (highest > 0) & (lowest < _NO_LABEL) & (highest != lowest)
     return np.where(between, grown, labels)
 
 

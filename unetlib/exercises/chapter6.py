@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
 import torch
 
-from unetlib.exercises._common import CheckResult, _size
+from unetlib.exercises._common import CheckResult, _call, _show, _size
 from unetlib.model import Up, output_size, valid_input_sizes
 
 __all__ = ["check_is_valid_size", "check_unet_output_size", "check_up_forward"]
@@ -68,12 +67,9 @@ def check_is_valid_size(function: Callable[[int, int], bool]) -> CheckResult:
     for depth in (1, 2, 3, 4):
         accepted = set(valid_input_sizes(depth, 1, 400))
         for size in range(1, 401):
-            try:
-                got = function(size, depth)
-            except Exception as error:  # the reader's code may raise anything; report it
-                return CheckResult(False, f"your function raised {type(error).__name__}: {error} (size {size}, depth {depth})")
-            if got is None:
-                return CheckResult(False, _RETURNED_NONE)
+            got, problem = _call(function, size, depth)
+            if problem:
+                return CheckResult(False, f"{problem} (size {size}, depth {depth})")
             if bool(got) != (size in accepted):
                 smallest = min(accepted)
                 if size in accepted:
@@ -92,16 +88,13 @@ def check_unet_output_size(function: Callable[[int, int], int]) -> CheckResult:
     every valid input size up to 600 and depths 1 to 4."""
     for depth in (1, 2, 3, 4):
         for size in valid_input_sizes(depth, 1, 600):
-            try:
-                got = function(size, depth)
-            except Exception as error:  # the reader's code may raise anything; report it
-                return CheckResult(False, f"your function raised {type(error).__name__}: {error} (size {size}, depth {depth})")
-            if got is None:
-                return CheckResult(False, _RETURNED_NONE)
+            got, problem = _call(function, size, depth)
+            if problem:
+                return CheckResult(False, f"{problem} (size {size}, depth {depth})")
             expected = output_size(size, depth)
-            if np.ndim(got) != 0 or got != expected:
+            if got.shape != () or got != expected:
                 hint = ("the expanding path loses 4 pixels per level too (after each up-convolution)"
                         if got == expected + 4 * depth else
                         "go down (-4, then halve) depth times, then -4 at the bottom, then up (double, -4) depth times")
-                return CheckResult(False, f"for input {size} at depth {depth} you give {got!r}, the network gives {expected}: {hint}")
+                return CheckResult(False, f"for input {size} at depth {depth} you give {_show(got)}, the network gives {expected}: {hint}")
     return CheckResult(True, "your arithmetic gives the network's output size for every valid input.")
