@@ -204,3 +204,39 @@ def test_augment_is_seeded_and_checks_shapes():
         flip_rotate(image, labels, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="target 0 has shape"):
         flip_rotate(image[None], labels[:5], rng=np.random.default_rng(0))
+
+
+def test_split_touching_and_fill_gaps():
+    from skimage.measure import label
+
+    from unetlib.data import fill_gaps, split_touching
+
+    _, instances = synthetic_cells(96, 15, seed=4)
+    separated = split_touching(instances)
+    assert set(np.unique(separated)) <= {0, 1}
+    assert (separated <= (instances > 0)).all()  # only nucleus pixels are removed
+    # Every connected region of the result lies inside a single object.
+    regions = label(separated)
+    for region in range(1, regions.max() + 1):
+        assert len(np.unique(instances[regions == region])) == 1
+    filled = fill_gaps(regions)
+    assert ((filled > 0) >= (separated > 0)).all()
+    for bad in (np.zeros((3, 3)), np.zeros((2, 2, 2), int)):
+        with pytest.raises(ValueError, match="2-D integer label image"):
+            split_touching(bad)
+        with pytest.raises(ValueError, match="2-D integer label image"):
+            fill_gaps(bad)
+
+
+def test_random_crops_serve_aligned_crops_and_check_lengths():
+    from unetlib.data import RandomCrops
+
+    image, labels = synthetic_cells(64, 8, seed=1)
+    crops = RandomCrops([image[None]], [(labels > 0).astype(np.int64)], [labels.astype(np.float32)], crop=32,
+                        samples=5, augment=True)
+    assert len(crops) == 5
+    x, y, w = crops[0]
+    assert x.shape == (1, 32, 32) and y.shape == w.shape == (32, 32)
+    assert ((w > 0) >= (y > 0)).all()  # weights (the labels here) follow the mask
+    with pytest.raises(ValueError, match="one target"):
+        RandomCrops([image[None]], [], crop=32)

@@ -142,3 +142,13 @@ def test_show_weight_tensor_one_panel_per_kernel_with_names():
         show_weight_tensor(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="in_names"):
         show_weight_tensor(weight, in_names=["R"])
+
+
+def test_conv_transpose_animation_frames_and_bad_arguments():
+    from unetlib.viz import conv_transpose_animation
+
+    assert animation_html(conv_transpose_animation(2, 2, stride=2), alt="stamps").count("data:image/png;base64") == 4
+    with pytest.raises(ValueError, match="stride"):
+        conv_transpose_animation(3, 3, stride=0)
+    with pytest.raises(ValueError, match="cuts away the whole"):
+        conv_transpose_animation(1, 1, padding=1)
