@@ -339,3 +339,17 @@ def test_chapter_7_results_table_figures_and_solutions(server, browser):
     _solutions_hidden_then_open(page, path, expected=3)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
+
+
+def test_chapter_9_metric_tables_figures_and_solutions(server, browser):
+    path = "notebooks/09_em_membranes.html"
+    visit = PageVisit(browser, server, path)
+    page = visit.page
+    mistakes = page.locator("table", has_text="pixels changed").inner_text()
+    assert "a gap in one membrane" in mistakes and "every membrane thicker" in mistakes
+    results = page.locator("table", has_text="8 rotations averaged").inner_text()
+    assert "U-Net (paper, challenge test set)" in results and "0.0382" in results
+    _one_figure_each(page, "hand-traced membranes", "against the threshold", "predicted cells")
+    _solutions_hidden_then_open(page, path, expected=3)
+    assert visit.errors == [] and visit.outside_requests == []
+    page.close()

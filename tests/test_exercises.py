@@ -13,7 +13,9 @@ import torch.nn.functional as F
 
 from unetlib.exercises import (
     check_border_weight,
+    check_cells_from_membranes,
     check_dice,
+    check_dihedral_average,
     check_object_f1,
     check_conv2d,
     check_conv2d_same,
@@ -29,6 +31,7 @@ from unetlib.exercises import (
     check_output_padding,
     check_output_size,
     check_parameter_count,
+    check_pixel_error,
     check_same_padding,
     check_sobel_horizontal,
     check_tile_count,
@@ -463,3 +466,55 @@ def test_check_border_weight():
 def test_check_object_f1():
     assert check_object_f1(lambda m, p, t: 2 * (m / p) * (m / t) / ((m / p) + (m / t)) if m else 0.0).passed
     assert "harmonic mean" in check_object_f1(lambda m, p, t: (m / p + m / t) / 2).message
+
+
+# ---- Chapter 9 -------------------------------------------------------------------------------
+
+
+def test_check_pixel_error():
+    assert check_pixel_error(lambda p, t: np.count_nonzero(p - t) / p.size).passed
+    assert "accuracy" in check_pixel_error(lambda p, t: (p == t).mean()).message
+    assert "divide by" in check_pixel_error(lambda p, t: (p != t).sum()).message
+    assert "returned None" in check_pixel_error(lambda p, t: None).message
+
+
+def test_check_cells_from_membranes():
+    from scipy import ndimage
+
+    four_neighbours = ndimage.generate_binary_structure(2, 1)
+
+    def by_scipy(membranes):
+        return ndimage.label(~membranes, structure=four_neighbours)[0]
+
+    def shuffled(membranes):  # label numbers may differ: still the same cells
+        cells = by_scipy(membranes)
+        return np.where(cells > 0, cells.max() + 1 - cells, 0)
+
+    assert check_cells_from_membranes(by_scipy).passed
+    assert check_cells_from_membranes(shuffled).passed
+    eight = ndimage.generate_binary_structure(2, 2)
+    assert "connectivity=1" in check_cells_from_membranes(lambda m: ndimage.label(~m, structure=eight)[0]).message
+    assert "labelled the membranes" in check_cells_from_membranes(
+        lambda m: ndimage.label(m, structure=four_neighbours)[0]).message
+    one_cell_per_pixel = lambda m: np.where(m, 0, np.arange(1, m.size + 1).reshape(m.shape))  # noqa: E731
+    assert "cells where there are" in check_cells_from_membranes(one_cell_per_pixel).message
+
+
+def _dihedral(predict, image, mirrors=True, turn_back=True):
+    results = []
+    for k in range(4):
+        for mirror in (False, True) if mirrors else (False,):
+            view = np.flip(np.rot90(image, k), 1) if mirror else np.rot90(image, k)
+            answer = predict(view.copy())
+            if turn_back:
+                answer = np.rot90(np.flip(answer, 1) if mirror else answer, -k)
+            results.append(answer)
+    return np.mean(results, axis=0)
+
+
+def test_check_dihedral_average():
+    assert check_dihedral_average(_dihedral).passed
+    assert "4 rotations only" in check_dihedral_average(lambda f, x: _dihedral(f, x, mirrors=False)).message
+    assert "turn each prediction back" in check_dihedral_average(
+        lambda f, x: _dihedral(f, x, turn_back=False)).message
+    assert "the average differs" in check_dihedral_average(lambda f, x: f(x)).message

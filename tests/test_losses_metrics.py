@@ -97,3 +97,31 @@ def test_object_f1_by_hand():
     assert object_f1(np.zeros((3, 3), int), np.zeros((3, 3), int))["f1"] == 1.0
     with pytest.raises(ValueError, match="at least 0.5"):
         object_f1(predicted, truth, threshold=0.3)
+
+
+def test_score_membranes_on_hand_made_cells():
+    from unetlib.experiments import cells_from_membranes, score_membranes
+
+    # Two cells separated by a vertical membrane one pixel wide, in a frame of membrane.
+    membranes = np.ones((7, 9), bool)
+    membranes[1:6, 1:4] = membranes[1:6, 5:8] = False
+    cells = cells_from_membranes(membranes)
+    assert cells.max() == 2 and set(np.unique(cells[1:6, 1:4])) == {1}
+    assert score_membranes(membranes.astype(float), membranes) == (0.0, 0.0)
+    # A gap of one pixel in the wall: 1 pixel of 63 wrong, and the two cells merge.
+    broken = membranes.copy()
+    broken[3, 4] = False
+    pixel, rand = score_membranes(broken.astype(float), membranes)
+    assert pixel == pytest.approx(1 / 63)
+    # Foreground-restricted: only the 30 interior pixels count, 15 per cell. The merge groups
+    # all 30 * 29 ordered pairs, the truth 2 * 15 * 14: precision 420 / 870, recall 1.
+    precision = 420 / 870
+    assert rand == pytest.approx(1 - 2 * precision / (precision + 1))
+    # A thicker wall (one more column) changes 5 pixels but no grouping: Rand error 0.
+    thick = membranes.copy()
+    thick[1:6, 3] = True
+    pixel, rand = score_membranes(thick.astype(float), membranes)
+    assert pixel == pytest.approx(5 / 63) and rand == pytest.approx(0.0)
+    # The threshold applies to probabilities: 0.4 is membrane at 0.3, not at 0.5.
+    assert score_membranes(np.where(membranes, 0.4, 0.0), membranes, threshold=0.3) == (0.0, 0.0)
+    assert score_membranes(np.where(membranes, 0.4, 0.0), membranes, threshold=0.5)[0] > 0.5

@@ -13,9 +13,10 @@ from urllib.parse import unquote
 
 import numpy as np
 import pytest
-from skimage.io import imsave
+from skimage.io import imread, imsave
 
 from unetlib.data import (
+    load_isbi2012,
     Augment,
     SegmentationDataset,
     decode_mask,
@@ -240,3 +241,16 @@ def test_random_crops_serve_aligned_crops_and_check_lengths():
     assert ((w > 0) >= (y > 0)).all()  # weights (the labels here) follow the mask
     with pytest.raises(ValueError, match="one target"):
         RandomCrops([image[None]], [], crop=32)
+
+
+@needs_shared
+def test_isbi2012_loads_membranes_as_class_one(monkeypatch):
+    monkeypatch.setenv("UNETLIB_DATA", str(SHARED))
+    images, membranes = load_isbi2012()
+    assert len(images) == len(membranes) == 30
+    assert images[0].shape == (1, 512, 512) and images[0].dtype == np.float32
+    assert set(np.unique(membranes[7]).tolist()) == {0, 1}
+    # PROVENANCE.md: the label files' value 0 (membrane) is 21.96 % of all pixels.
+    assert np.mean([m.mean() for m in membranes]) == pytest.approx(0.2196, abs=5e-5)
+    label_file = SHARED / "isbi2012_em_membranes" / "train" / "label" / "3.png"
+    np.testing.assert_array_equal(membranes[3], imread(label_file) == 0)

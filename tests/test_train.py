@@ -10,7 +10,7 @@ import torch
 
 from unetlib.data import Augment, synthetic_cells
 from unetlib.model import UNet
-from unetlib.train import evaluate, fit, load_checkpoint, predict, save_checkpoint
+from unetlib.train import evaluate, fit, load_checkpoint, predict, predict_tta, save_checkpoint
 
 
 class CellCrops(torch.utils.data.Dataset):
@@ -138,6 +138,33 @@ def test_predict_whole_image_or_tiled():
     with pytest.raises(ValueError, match="give tile_size"):
         predict(valid, image, device="cpu")
 
+
+
+def test_predict_tta_averages_the_eight_orientations():
+    torch.manual_seed(0)
+    model = small_unet()
+    image = np.random.default_rng(1).random((1, 24, 24)).astype(np.float32)
+    # Reference with NumPy's rot90/flip on whole NCHW batches, independent of predict_tta's loop.
+    views = [np.rot90(image, k, axes=(1, 2)) for k in range(4)]
+    views += [view[:, :, ::-1] for view in views]
+    with torch.no_grad():
+        out = model.eval()(torch.from_numpy(np.ascontiguousarray(np.stack(views)))).softmax(1).numpy()
+    back = [np.rot90(out[k], -k, axes=(1, 2)) for k in range(4)]
+    back += [np.rot90(out[4 + k][:, :, ::-1], -k, axes=(1, 2)) for k in range(4)]
+    expected = np.mean(back, axis=0)
+    got = predict_tta(model, image, device="cpu")
+    np.testing.assert_allclose(got.numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(got.sum(0).numpy(), 1, atol=1e-5)
+    assert not np.allclose(got.numpy(), predict(model, image, device="cpu").softmax(0).numpy(), atol=1e-3)
+
+
+def test_predict_tta_equals_one_pass_for_a_model_that_ignores_orientation():
+    per_pixel = torch.nn.Conv2d(1, 3, kernel_size=1)  # a 1x1 conv sees no orientation
+    image = np.random.default_rng(2).random((20, 28)).astype(np.float32)  # not square
+    np.testing.assert_allclose(predict_tta(per_pixel, image, device="cpu").numpy(),
+                               predict(per_pixel, image, device="cpu").softmax(0).numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="image must be"):
+        predict_tta(per_pixel, np.zeros((1, 1, 4, 4), np.float32), device="cpu")
 
 @pytest.mark.parametrize("arguments, words", [({"epochs": 0}, "epochs"), ({"lr": 0}, "lr")])
 def test_bad_arguments(arguments, words):

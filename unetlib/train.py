@@ -28,7 +28,7 @@ from unetlib.losses import weighted_cross_entropy
 from unetlib.metrics import dice
 from unetlib.model import UNet
 
-__all__ = ["choose_device", "evaluate", "fit", "load_checkpoint", "predict", "save_checkpoint"]
+__all__ = ["choose_device", "evaluate", "fit", "load_checkpoint", "predict", "predict_tta", "save_checkpoint"]
 
 LossFunction = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
 
@@ -218,6 +218,48 @@ def predict(model: nn.Module, image: np.ndarray | torch.Tensor, tile_size: int |
     model.train(was_training)
     return logits
 
+
+
+@torch.no_grad()
+def predict_tta(model: nn.Module, image: np.ndarray | torch.Tensor, tile_size: int | None = None,
+                device: str | torch.device | None = None) -> torch.Tensor:
+    """Class probabilities ``(K, H, W)`` averaged over the 8 rotations and flips of the image.
+
+    Test-time augmentation: the network sees the image turned by 0, 90, 180 and 270 degrees,
+    each also mirrored; every softmax is turned back to the original orientation and the 8 are
+    averaged. A network trained with flips and rotations should give the same answer each time;
+    where it does not, averaging cancels part of its orientation-dependent error.
+
+    Args:
+        model: a segmentation network producing logits.
+        image: ``(C, H, W)`` or ``(H, W)``; a square image keeps its shape under rotation, a
+            non-square one is predicted on its rotated (W, H) copies, which a same-padding U-Net
+            accepts.
+        tile_size, device: as for :func:`predict`.
+
+    Returns:
+        Probabilities ``(K, H, W)`` (each pixel's sum over K is 1).
+
+    Example:
+        >>> model = UNet(1, 2, depth=2, base_channels=4, padding="same")
+        >>> predict_tta(model, np.zeros((1, 16, 16), np.float32)).shape
+        torch.Size([2, 16, 16])
+    """
+    pixels = torch.as_tensor(np.asarray(image), dtype=torch.float32)
+    pixels = pixels[None] if pixels.ndim == 2 else pixels
+    if pixels.ndim != 3:
+        raise ValueError(f"image must be (C, H, W) or (H, W), got shape {tuple(np.shape(image))}")
+    total = None
+    for turns in range(4):
+        for mirror in (False, True):
+            # Turn (and mirror) the image, predict, then undo the same steps in reverse order.
+            view = torch.rot90(pixels, turns, dims=(1, 2))
+            view = view.flip(2) if mirror else view
+            probabilities = predict(model, view, tile_size=tile_size, device=device).softmax(0)
+            probabilities = probabilities.flip(2) if mirror else probabilities
+            probabilities = torch.rot90(probabilities, -turns, dims=(1, 2))
+            total = probabilities if total is None else total + probabilities
+    return total / 8
 
 def save_checkpoint(path: str | Path, model: nn.Module, optimiser: torch.optim.Optimizer | None, epoch: int,
                     history: dict[str, list[float]]) -> Path:

@@ -23,6 +23,7 @@ __all__ = [
     "decode_mask",
     "fill_gaps",
     "load_bbbc039",
+    "load_isbi2012",
     "normalise_percentile",
     "read_image",
     "split_touching",
@@ -255,3 +256,28 @@ def load_bbbc039() -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
     images = [normalise_percentile(read_image(folder / "images" / f"{n}.tif"))[None] for n in names]
     instances = [label(read_image(folder / "masks" / f"{n}.png")[..., 0], background=0) for n in names]
     return names, images, instances
+
+
+def load_isbi2012() -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The 30 labelled ISBI 2012 EM slices (the U-Net paper's data): images and membrane masks.
+
+    The files come from :func:`unetlib.data.fetch` (downloaded and verified once, then cached;
+    the data is for non-commercial use only). Each slice is 512 x 512, 8-bit; images are scaled
+    with :func:`normalise_percentile`. The label files store cell interiors as 255 and membranes
+    as 0; they are decoded (and checked, with :func:`decode_mask`) to **1 = membrane**, 0 = cell
+    interior, so that class 1 is the thin structure the network has to find.
+
+    Returns:
+        ``images`` (30 float32 arrays ``(1, 512, 512)``) and ``membranes`` (30 int64 ``(512, 512)``),
+        in slice order 0..29.
+    """
+    from unetlib.data.download import fetch
+
+    folder = fetch("isbi2012") / "train"
+    images, membranes = [], []
+    for k in range(30):
+        images.append(normalise_percentile(read_image(folder / "image" / f"{k}.png"))[None])
+        label_file = folder / "label" / f"{k}.png"
+        interior = decode_mask(read_image(label_file), "binary", source=str(label_file))
+        membranes.append(1 - interior)
+    return images, membranes

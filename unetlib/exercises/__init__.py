@@ -26,10 +26,12 @@ from unetlib.exercises.chapter5 import check_conv_transpose, check_output_paddin
 from unetlib.exercises.chapter6 import check_is_valid_size, check_unet_output_size, check_up_forward
 from unetlib.exercises.chapter7 import check_border_weight, check_dice, check_object_f1
 from unetlib.exercises.chapter8 import check_mirror_pad, check_tile_count, check_valid_margin
+from unetlib.exercises.chapter9 import check_cells_from_membranes, check_dihedral_average, check_pixel_error
 
 __all__ = [
     "CheckResult",
     "check_border_weight",
+    "check_cells_from_membranes",
     "check_conv2d",
     "check_conv2d_same",
     "check_conv_transpose",
@@ -38,6 +40,7 @@ __all__ = [
     "check_linear_to_conv1x1",
     "check_mirror_pad",
     "check_dice",
+    "check_dihedral_average",
     "check_dilate_kernel",
     "check_fc_to_conv",
     "check_multichannel_conv",
@@ -46,6 +49,7 @@ __all__ = [
     "check_output_padding",
     "check_output_size",
     "check_parameter_count",
+    "check_pixel_error",
     "check_same_padding",
     "check_sobel_horizontal",
     "check_tile_count",
