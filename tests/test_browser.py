@@ -349,7 +349,35 @@ def test_chapter_9_metric_tables_figures_and_solutions(server, browser):
     assert "a gap in one membrane" in mistakes and "every membrane thicker" in mistakes
     results = page.locator("table", has_text="8 rotations averaged").inner_text()
     assert "U-Net (paper, challenge test set)" in results and "0.0382" in results
-    _one_figure_each(page, "hand-traced membranes", "against the threshold", "predicted cells")
+    _one_figure_each(page, "hand-traced membranes", "small gap opened", "against the threshold", "predicted cells")
     _solutions_hidden_then_open(page, path, expected=3)
+    assert visit.errors == [] and visit.outside_requests == []
+    page.close()
+
+
+def test_every_chapter_fits_a_phone_screen(server, browser):
+    """At 390 px wide (a phone) no chapter scrolls sideways: figures shrink to the width, wide
+    code and tables scroll inside their own boxes. Screenshots: _build/screenshots/phone_*.png."""
+    chapters = [p for p in _pages() if p.startswith("notebooks/")]
+    assert len(chapters) == 9
+    for path in chapters:
+        phone = PageVisit(browser, server, path, width=390)
+        phone.page.screenshot(path=str(SCREENSHOTS / f"phone_{Path(path).stem}.png"), full_page=False)
+        overflow = phone.page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} is {overflow} px wider than a 390 px phone screen"
+        too_wide = phone.page.eval_on_selector_all(
+            "main img", "els => els.filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)"
+            ".map(e => e.getAttribute('alt').slice(0, 60))")
+        assert too_wide == [], f"{path}: figures wider than the screen: {too_wide}"
+        assert phone.errors == [], f"{path}: {phone.errors}"
+        phone.page.close()
+
+
+def test_search_finds_transposed_convolution(server, browser):
+    visit = PageVisit(browser, server, "search.html?q=transposed")
+    page = visit.page
+    page.wait_for_selector("#search-results li", timeout=20_000)
+    links = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.href)")
+    assert any("05_transposed_conv.html" in link for link in links), links
     assert visit.errors == [] and visit.outside_requests == []
     page.close()

@@ -19,11 +19,24 @@ def in_colab() -> bool:
 
 
 def glue(name: str, value: Any, display: bool = False) -> None:
-    """Make ``value`` available to the page's prose as ``{glue:}`name```.
+    """Make ``value`` available to the page's prose, by name (myst-nb's glue).
 
-    In the book build this is :func:`myst_nb.glue`. NumPy scalars become Python numbers first,
-    so that ``{glue:text}`name:.2f``` can format them (their repr is ``np.float64(...)``). Where myst-nb is not installed (Colab, a
-    plain Jupyter), the prose shows ``name`` and the value is printed instead when ``display``.
+    In the book build this is ``myst_nb.glue``. NumPy scalars become Python numbers first, so
+    that the prose can format them (their repr is ``np.float64(...)``). Where myst-nb is not
+    installed (Colab, a plain Jupyter), nothing is stored, and the value is printed when
+    ``display`` is true.
+
+    Args:
+        name: the name the prose uses, a Python identifier.
+        value: a number, string, or anything IPython can display.
+        display: also show the value where the cell runs.
+
+    Example:
+        In a code cell, then in the prose after it (MyST markdown)::
+
+            glue("n_images", 20)
+
+            The set has {glue:}`n_images` images, {glue:text}`share:.1%` of them ...
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be a Python-identifier-like string, got {name!r}")

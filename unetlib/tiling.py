@@ -50,7 +50,13 @@ class TileGrid:
         tile: input tile side (pixels the network reads).
         margin: context on each side of a tile's output square (pixels not written).
         step: distance between neighbouring tiles' outputs (a multiple of ``2 ** depth``).
-        rows, cols: top-left corners of the output squares, in image coordinates.
+        rows: the output squares' top rows, in image coordinates.
+        cols: the output squares' left columns, in image coordinates.
+
+    Example:
+        >>> grid = TileGrid(height=500, width=300, tile=572, margin=92, step=384)
+        >>> grid.rows, grid.cols, len(grid.corners())
+        ([0, 384], [0], 2)
     """
 
     def __init__(self, height: int, width: int, tile: int, margin: int, step: int):
@@ -67,6 +73,7 @@ class TileGrid:
         return len(self.rows) * len(self.cols)
 
     def corners(self) -> list[tuple[int, int]]:
+        """Every output square's top-left corner ``(row, col)``, row by row."""
         return [(r, c) for r in self.rows for c in self.cols]
 
 

@@ -111,7 +111,7 @@ def xo_dataset(count: int, size: int = 14, seed: int = 0, none: bool = False) ->
 
     Returns:
         ``images`` of shape ``(count, 1, size, size)`` (float32) and ``labels`` of shape
-        ``(count,)`` (int64 indices into :data:`XO_CLASSES`).
+        ``(count,)`` (int64 indices into ``XO_CLASSES``).
 
     Example:
         >>> images, labels = xo_dataset(10)

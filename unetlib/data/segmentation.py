@@ -244,7 +244,7 @@ def fill_gaps(objects: np.ndarray) -> np.ndarray:
 def load_bbbc039() -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
     """The BBBC039 nuclei subset: names, normalised images ``(1, H, W)`` and instance labels.
 
-    The files come from :func:`unetlib.data.fetch` (downloaded and verified once, then cached).
+    The files come from :func:`~unetlib.data.download.fetch` (downloaded and verified once, then cached).
     Images are 12-bit, scaled with :func:`normalise_percentile`. The masks store colour indices
     in their red channel (0 background, 1-3 so that touching nuclei differ); instances are the
     connected regions of each index, as the BBBC039 documentation decodes them.
@@ -261,7 +261,7 @@ def load_bbbc039() -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
 def load_isbi2012() -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The 30 labelled ISBI 2012 EM slices (the U-Net paper's data): images and membrane masks.
 
-    The files come from :func:`unetlib.data.fetch` (downloaded and verified once, then cached;
+    The files come from :func:`~unetlib.data.download.fetch` (downloaded and verified once, then cached;
     the data is for non-commercial use only). Each slice is 512 x 512, 8-bit; images are scaled
     with :func:`normalise_percentile`. The label files store cell interiors as 255 and membranes
     as 0; they are decoded (and checked, with :func:`decode_mask`) to **1 = membrane**, 0 = cell

@@ -21,7 +21,7 @@ _RETURNED_NONE = "your function returned None: did you forget the `return` line?
 
 def check_up_forward(function: Callable[[Up, torch.Tensor, torch.Tensor], torch.Tensor]) -> CheckResult:
     """Check a reader's ``function(up, x, skip)``: upsample ``x`` with ``up.up``, crop ``skip`` to
-    its centre, concatenate (skip first) and apply ``up.conv``, as :meth:`Up.forward` does."""
+    its centre, concatenate (skip first) and apply ``up.conv``, as :class:`unetlib.model.Up` does in its forward pass."""
     if not callable(function):
         return CheckResult(False, f"pass your function itself, not {type(function).__name__}")
     torch.manual_seed(0)
