@@ -21,6 +21,8 @@ import torch.nn.functional as F
 
 from unetlib.conv import conv2d, conv2d_naive
 
+from _results import machine, save_rows
+
 
 def best_time(function, repeats: int) -> float:
     times = []
@@ -35,7 +37,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=512, help="image side in pixels")
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--json", help="also append the rows to this JSON file (for the book's appendix)")
     args = parser.parse_args()
+    rows = []
     repeats = 5 if args.quick else 20
     size = args.size
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -63,10 +67,16 @@ def main() -> None:
                 np.testing.assert_allclose(conv2d_naive(x, weight), expected, atol=tolerance)
                 loops_s = best_time(lambda: conv2d_naive(x, weight), 1)
                 loops, loops_ratio = f"{loops_s * 1e3:,.0f}", f"{loops_s / numpy_s:,.0f}x"
+            rows.append({"image": f"{size}x{size}", "dtype": np.dtype(dtype).name,
+                         "channels": f"{in_channels}->{out_channels}", "loops ms": loops,
+                         "NumPy ms": f"{numpy_s * 1e3:.2f}", "PyTorch ms": f"{torch_s * 1e3:.2f}",
+                         "loops / NumPy": loops_ratio, "NumPy / PyTorch": f"{numpy_s / torch_s:.2f}x",
+                         "machine": machine()})
             print(f"{np.dtype(dtype).name:8} {f'{in_channels}->{out_channels}':>16} {loops:>10} "
                   f"{numpy_s * 1e3:9.2f} {torch_s * 1e3:9.2f} {loops_ratio:>12} {numpy_s / torch_s:11.2f}x")
     print("\nloops/numpy: how many times faster the vectorised conv2d is than the loops; "
           "numpy/torch: conv2d's time as a multiple of PyTorch's (below 1 is faster).")
+    save_rows(args.json, "conv", rows)
 
 
 if __name__ == "__main__":

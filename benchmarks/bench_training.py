@@ -28,6 +28,8 @@ from unetlib.metrics import dice, object_f1
 from unetlib.model import UNet
 from unetlib.train import choose_device, fit, predict
 
+from _results import machine, save_rows
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -35,6 +37,7 @@ def main() -> None:
     parser.add_argument("--f1", type=float, default=0.80)
     parser.add_argument("--max-epochs", type=int, default=60)
     parser.add_argument("--device", default=None)
+    parser.add_argument("--json", help="also append the rows to this JSON file (for the book's appendix)")
     args = parser.parse_args()
     device = choose_device(args.device)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
@@ -49,7 +52,7 @@ def main() -> None:
     torch.manual_seed(0)
     model = UNet(1, 2, depth=3, base_channels=16, padding="same")
 
-    trained, reached = 0.0, {}
+    trained, reached, reached_epoch = 0.0, {}, {}
     print(f"\n{'epoch':>5}{'train s':>9}{'Dice':>8}{'F1':>8}")
     for epoch in range(1, args.max_epochs + 1):
         start = time.perf_counter()
@@ -64,15 +67,20 @@ def main() -> None:
         d, f = float(np.mean(dices)), float(np.mean(f1s))
         print(f"{epoch:>5}{trained:9.1f}{d:8.3f}{f:8.3f}", flush=True)
         if d >= args.dice and "dice" not in reached:
-            reached["dice"] = trained
+            reached["dice"], reached_epoch["dice"] = trained, epoch
         if f >= args.f1 and "f1" not in reached:
-            reached["f1"] = trained
+            reached["f1"], reached_epoch["f1"] = trained, epoch
         if len(reached) == 2:
             break
+    rows = []
     for key, target in (("dice", args.dice), ("f1", args.f1)):
         when = f"{reached[key]:.1f} s of training" if key in reached else f"not within {args.max_epochs} epochs"
         print(f"{'pixel Dice' if key == 'dice' else 'object F1'} >= {target}: {when} "
               f"({os.cpu_count()} cores, {device})")
+        rows.append({"target (held-out BBBC039 images)": f"{'pixel Dice' if key == 'dice' else 'object F1'} >= {target}",
+                     "seconds of training": f"{reached[key]:.1f}" if key in reached else f"> {trained:.0f}",
+                     "epochs (8 steps)": reached_epoch.get(key, "-"), "machine": machine(device)})
+    save_rows(args.json, "training", rows)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ import torch.nn.functional as F
 
 from unetlib.model import UNet
 
+from _results import machine, save_rows
+
 
 def timed(function) -> float:
     start = time.perf_counter()
@@ -39,7 +41,7 @@ def timed(function) -> float:
     return time.perf_counter() - start
 
 
-def compare_with_monai(size: int, batch: int, base: int, repeats: int, device: str) -> None:
+def compare_with_monai(size: int, batch: int, base: int, repeats: int, device: str) -> list[dict]:
     from monai.networks.nets import BasicUNet
 
     torch.manual_seed(0)
@@ -88,9 +90,14 @@ def compare_with_monai(size: int, batch: int, base: int, repeats: int, device: s
                     times[name].append(timed(lambda: infer(net)))
         results[task] = {name: statistics.median(t) for name, t in times.items()}
     print(f"\n{'':16}{'unetlib ms':>12}{'MONAI ms':>12}{'unetlib/MONAI':>15}")
+    rows = []
     for task, medians in results.items():
         print(f"{task:16}{medians['unetlib'] * 1e3:12.0f}{medians['MONAI'] * 1e3:12.0f}"
               f"{medians['unetlib'] / medians['MONAI']:15.2f}")
+        rows.append({"task": task, "input": f"{batch} x {size}x{size}", "widths": f"{base}..{base * 16}",
+                     "unetlib ms": f"{medians['unetlib'] * 1e3:.0f}", "MONAI ms": f"{medians['MONAI'] * 1e3:.0f}",
+                     "unetlib / MONAI": f"{medians['unetlib'] / medians['MONAI']:.2f}", "machine": machine(device)})
+    return rows
 
 
 TILED_CHILD = """
@@ -111,10 +118,11 @@ print(json.dumps({"seconds": seconds, "peak_rss_kb": resource.getrusage(resource
 """
 
 
-def tiled_throughput(base: int, tile: int, device: str, sides: list[int], batches: list[int]) -> None:
+def tiled_throughput(base: int, tile: int, device: str, sides: list[int], batches: list[int]) -> list[dict]:
     print(f"\npredict_tiled, UNet(base_channels={base}), valid padding, {tile}x{tile} tiles, on {device};"
           " each row a fresh process")
     print(f"{'image':>11}{'batch':>7}{'seconds':>9}{'Mpixel/s':>10}{'peak RSS MB':>13}{'peak GPU MB':>13}")
+    rows = []
     for side in sides:
         for batch in batches:
             run = subprocess.run([sys.executable, "-c", TILED_CHILD, str(side), str(base), str(batch), str(tile), device],
@@ -122,24 +130,32 @@ def tiled_throughput(base: int, tile: int, device: str, sides: list[int], batche
             result = json.loads(run.stdout.strip().splitlines()[-1])
             print(f"{side:>5}x{side:<5}{batch:>7}{result['seconds']:9.1f}{side * side / result['seconds'] / 1e6:10.2f}"
                   f"{result['peak_rss_kb'] / 1024:13.0f}{result['peak_gpu_bytes'] / 2**20:13.0f}")
+            rows.append({"image": f"{side}x{side}", "network": f"UNet(base_channels={base}), {tile}x{tile} tiles",
+                         "tiles per batch": batch, "seconds": f"{result['seconds']:.1f}",
+                         "Mpixel/s": f"{side * side / result['seconds'] / 1e6:.2f}",
+                         "peak RSS MB": f"{result['peak_rss_kb'] / 1024:.0f}", "machine": machine(device)})
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="narrower networks, fewer repeats")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--json", help="also append the rows to this JSON file (for the book's appendix)")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
           f"{torch.__version__} ({torch.get_num_threads()} threads), device {args.device}")
     if args.quick:
         print("\n-- unetlib.UNet vs MONAI BasicUNet: widths 16..256, 128x128, batch 2, median of 5 --")
-        compare_with_monai(size=128, batch=2, base=16, repeats=5, device=args.device)
-        tiled_throughput(base=8, tile=572, device=args.device, sides=[1024, 2048], batches=[1, 4])
+        save_rows(args.json, "unet", compare_with_monai(size=128, batch=2, base=16, repeats=5, device=args.device))
+        save_rows(args.json, "tiled", tiled_throughput(base=8, tile=572, device=args.device, sides=[1024, 2048],
+                                                       batches=[1, 4]))
     else:
         print("\n-- unetlib.UNet vs MONAI BasicUNet: widths 64..1024, 256x256, batch 2, median of 7 --")
-        compare_with_monai(size=256, batch=2, base=64, repeats=7, device=args.device)
+        save_rows(args.json, "unet", compare_with_monai(size=256, batch=2, base=64, repeats=7, device=args.device))
         base = 64 if args.device == "cuda" else 16  # the paper's width takes minutes per image on a CPU
-        tiled_throughput(base=base, tile=572, device=args.device, sides=[2048, 4096], batches=[1, 4])
+        save_rows(args.json, "tiled", tiled_throughput(base=base, tile=572, device=args.device, sides=[2048, 4096],
+                                                       batches=[1, 4]))
 
 
 if __name__ == "__main__":

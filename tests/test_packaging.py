@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import sys
 import tomllib
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,3 +33,10 @@ def test_every_third_party_import_is_a_dependency():
     third_party = imported - set(sys.stdlib_module_names) - {"unetlib", "__future__", "myst_nb", "google"}
     assert third_party <= names, f"unexpected imports: {third_party - names}"
     assert {distribution.get(n, n) for n in third_party} <= declared
+
+
+def test_the_package_version_is_the_projects():
+    import unetlib
+
+    version = re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    assert unetlib.__version__ == version

@@ -1,0 +1,103 @@
+"""Write the book's performance appendix (book/performance.md) from the benchmarks, in one command.
+
+    .venv/bin/pip install -c .ci/constraints.txt monai     # once: bench_unet compares with MONAI
+    .venv/bin/python benchmarks/performance_page.py          # runs all three, then writes the page
+    .venv/bin/python benchmarks/performance_page.py --from results.json   # rewrite from saved rows
+
+Each benchmark runs in its own process and appends its rows, each naming the machine it ran on,
+to one JSON file (kept as benchmarks/results.json); the page is rendered from that file. Run it
+on a quiet machine: the benchmarks time things, and other work distorts the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PAGE = HERE.parent / "book" / "performance.md"
+RESULTS = HERE / "results.json"
+
+SECTIONS = [
+    ("conv", "Convolution: loops, vectorised NumPy, PyTorch", "bench_conv.py",
+     "Chapter 1's three implementations of the same convolution, on one 512x512 image with a 3x3 "
+     "kernel; each output is checked against PyTorch before it is timed, and each time is the best "
+     "of several runs. *loops / NumPy* is how many times faster the vectorised `conv2d` is than the "
+     "loops; *NumPy / PyTorch* is its time as a multiple of PyTorch's."),
+    ("unet", "A U-Net training step and inference, against MONAI", "bench_unet.py",
+     "`unetlib.UNet` against MONAI's `BasicUNet` built to the same architecture (same padding, ReLU, "
+     "no normalisation, transposed-convolution upsampling, parameter counts within 1%), timed "
+     "alternately run by run; medians. Below 1 means `unetlib` is faster."),
+    ("tiled", "Overlap-tile inference: throughput and memory", "bench_unet.py",
+     "`predict_tiled` on a large image, each row in a fresh process, with that process's peak "
+     "resident memory: it is bounded by the tiles per batch, not by the image."),
+    ("training", "Time to quality: Chapter 7's recipe", "bench_training.py",
+     "Seconds of training (evaluation not counted) until Chapter 7's recipe reaches each target on "
+     "the 5 held-out BBBC039 images, scored after every epoch."),
+]
+
+
+def markdown_table(rows: list[dict]) -> str:
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render(results: dict, date: str) -> str:
+    parts = [
+        "# Performance",
+        "",
+        "What `unetlib` costs in time and memory, measured by the scripts in `benchmarks/`. Every "
+        "row names the machine it was measured on; ratios between implementations measured in the "
+        "same run travel between machines better than seconds do. Regenerate this page with "
+        "`python benchmarks/performance_page.py` (see its docstring); these tables were written on "
+        f"{date}.",
+    ]
+    for key, title, script, text in SECTIONS:
+        if results.get(key):
+            parts += ["", f"## {title}", "", text + f" (`benchmarks/{script}`)", "", markdown_table(results[key])]
+    parts += [
+        "",
+        "## Building this book",
+        "",
+        "Every chapter is executed each time the book is built. The times below were measured "
+        "while building the page you are reading, on the machine that built it:",
+        "",
+        "```{nb-exec-table}",
+        "```",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def run_benchmarks(results_path: Path) -> None:
+    results_path.unlink(missing_ok=True)
+    for script in ("bench_conv.py", "bench_unet.py", "bench_training.py"):
+        print(f"running {script} ...", flush=True)
+        subprocess.run([sys.executable, str(HERE / script), "--json", str(results_path)], check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--from", dest="source", help="render from this results file instead of running")
+    args = parser.parse_args()
+    source = Path(args.source) if args.source else RESULTS
+    if not args.source:
+        try:
+            import monai  # noqa: F401
+        except ImportError:
+            raise SystemExit("bench_unet.py compares with MONAI: first run "
+                             "`.venv/bin/pip install -c .ci/constraints.txt monai`") from None
+        run_benchmarks(source)
+    date = datetime.date.fromtimestamp(source.stat().st_mtime).isoformat()
+    PAGE.write_text(render(json.loads(source.read_text()), date))
+    print(f"wrote {PAGE}")
+
+
+if __name__ == "__main__":
+    main()

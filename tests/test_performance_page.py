@@ -1,0 +1,46 @@
+"""The performance appendix: rendered from the benchmarks' rows, every row naming its machine."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_page_module():
+    spec = importlib.util.spec_from_file_location("performance_page", ROOT / "benchmarks" / "performance_page.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def table_rows(markdown: str) -> list[list[str]]:
+    """The cells of every Markdown table row that is neither a header nor a rule."""
+    rows, lines = [], markdown.splitlines()
+    for previous, line in zip([""] + lines, lines):
+        if line.startswith("|") and not re.fullmatch(r"\|(-+\|)+", line) and previous.startswith("|"):
+            rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_render_makes_one_table_per_benchmark_with_the_machine_on_every_row():
+    page = load_page_module()
+    results = {"conv": [{"dtype": "float32", "NumPy ms": "1.00", "machine": "CPU X, 2 cores"}],
+               "training": [{"target": "pixel Dice >= 0.9", "seconds of training": "12.0", "machine": "CPU X"}]}
+    text = page.render(results, "2026-11-25")
+    assert text.count("## ") == 3  # two benchmark tables and the build-time table
+    assert "| dtype | NumPy ms | machine |" in text and "| float32 | 1.00 | CPU X, 2 cores |" in text
+    assert "{nb-exec-table}" in text
+
+
+def test_the_committed_page_is_complete_and_every_row_names_a_machine():
+    text = (ROOT / "book" / "performance.md").read_text()
+    for heading in ("Convolution", "MONAI", "Overlap-tile", "Time to quality", "Building this book"):
+        assert heading in text, f"book/performance.md lacks the section on {heading}"
+    rows = table_rows(text)
+    assert len(rows) >= 10
+    headers = [line for line in text.splitlines() if line.startswith("| ") and "machine" in line]
+    assert len(headers) == 4, "every benchmark table has a machine column"
+    assert all(row[-1] and "cores" in row[-1] for row in rows), "a row without its machine"
