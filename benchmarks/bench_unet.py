@@ -113,7 +113,10 @@ start = time.perf_counter()
 out = predict_tiled(model, image, tile_size=tile, batch_size=batch, device=device, progress=False)
 seconds = time.perf_counter() - start
 peak_gpu = torch.cuda.max_memory_allocated() if device == "cuda" else 0
-print(json.dumps({"seconds": seconds, "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+# VmHWM is this process's own peak; ru_maxrss would carry over the parent's peak across exec on Linux.
+status = open("/proc/self/status").read() if sys.platform == "linux" else ""
+peak_kb = int(status.split("VmHWM:")[1].split()[0]) if "VmHWM:" in status else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": seconds, "peak_rss_kb": peak_kb,
                   "peak_gpu_bytes": peak_gpu, "shape": list(out.shape)}))
 """
 

@@ -79,6 +79,16 @@ def weighted_cross_entropy(logits: torch.Tensor, target: torch.Tensor, weights: 
     """Cross-entropy per pixel, times ``weights`` (e.g. :func:`weight_map`), averaged.
 
     Shapes: logits ``(N, K, H, W)``, target ``(N, H, W)`` class indices, weights ``(N, H, W)``.
+
+    Example:
+        With equal logits for 2 classes every pixel's cross-entropy is ln 2; weights of 2 double it.
+
+        >>> import math
+        >>> logits, target = torch.zeros(1, 2, 3, 3), torch.zeros(1, 3, 3, dtype=torch.long)
+        >>> round(weighted_cross_entropy(logits, target).item(), 4), round(math.log(2), 4)
+        (0.6931, 0.6931)
+        >>> round(weighted_cross_entropy(logits, target, torch.full((1, 3, 3), 2.0)).item(), 4)
+        1.3863
     """
     per_pixel = F.cross_entropy(logits, target, reduction="none")
     if weights is None:
@@ -93,6 +103,18 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -
 
     Soft: the probabilities themselves are used, so the loss has a gradient everywhere. ``smooth``
     keeps it defined (and 0) when a class is absent from both prediction and target.
+
+    Shapes: logits ``(N, K, H, W)``, target ``(N, H, W)`` class indices; returns a scalar.
+
+    Example:
+        Confident and right gives almost 0; confident and wrong almost 1.
+
+        >>> target = torch.tensor([[[0, 1], [1, 0]]])
+        >>> right = 20.0 * F.one_hot(target, 2).permute(0, 3, 1, 2).float()
+        >>> round(dice_loss(right, target).item(), 3), round(dice_loss(right, 1 - target).item(), 3)
+        (0.0, 0.8)
+
+        (Wrong: class 1's soft Dice is (2 * 0 + 1) / (4 + 1) = 0.2, with ``smooth`` = 1.)
     """
     if logits.shape[1] < 2:
         raise ValueError(f"logits need at least 2 classes (background and one more), got shape {tuple(logits.shape)}")
@@ -107,5 +129,12 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -
 
 def combined_loss(logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None,
                   dice_weight: float = 1.0) -> torch.Tensor:
-    """Weighted cross-entropy plus ``dice_weight`` times the Dice loss."""
+    """Weighted cross-entropy plus ``dice_weight`` times the Dice loss (shapes as for both).
+
+    Example:
+        >>> logits, target = torch.zeros(1, 2, 2, 2), torch.tensor([[[0, 1], [1, 0]]])
+        >>> combined_loss(logits, target).item() == (weighted_cross_entropy(logits, target)
+        ...                                           + dice_loss(logits, target)).item()
+        True
+    """
     return weighted_cross_entropy(logits, target, weights) + dice_weight * dice_loss(logits, target)

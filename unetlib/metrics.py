@@ -73,7 +73,24 @@ def rand_error(segmentation, truth) -> float:
 
     Each argument labels regions (cells) with integers, 0 for boundary/background; the score
     asks whether pairs of pixels are grouped together in both. Computed by
-    :func:`skimage.metrics.adapted_rand_error`; 0 is perfect.
+    :func:`skimage.metrics.adapted_rand_error`; 0 is perfect. Pixels labelled 0 in ``truth``
+    are left out ("foreground-restricted"); in ``segmentation``, 0 is a region like any other.
+
+    Args:
+        segmentation: ``(H, W)`` integer labels of the regions found.
+        truth: ``(H, W)`` integer labels of the true regions, 0 where nothing is scored.
+
+    Returns:
+        The error, from 0 (the same grouping) towards 1.
+
+    Example:
+        Merging two true cells of 18 pixels each: of the 36 * 35 ordered pairs the merge groups,
+        2 * 18 * 17 are right (precision 612 / 1260, recall 1), so the error is 1 - F1.
+
+        >>> truth = np.zeros((6, 6), int)
+        >>> truth[:, :3], truth[:, 3:] = 1, 2
+        >>> round(rand_error(np.ones((6, 6), int), truth), 4), rand_error(truth * 5, truth)
+        (0.3462, 0.0)
     """
     s, t = np.asarray(segmentation), np.asarray(truth)
     if s.shape != t.shape:
@@ -95,6 +112,14 @@ def object_f1(predicted, truth, threshold: float = 0.5) -> dict[str, float]:
 
     Returns:
         ``{"f1", "precision", "recall", "matched", "predicted", "true"}``.
+
+    Example:
+        One of two true objects found, plus one invented: precision 1/2, recall 1/2.
+
+        >>> truth = np.array([[1, 1, 0, 2, 2, 0]])
+        >>> found = np.array([[1, 1, 0, 0, 0, 3]])
+        >>> object_f1(found, truth)["f1"], object_f1(found, truth)["matched"]
+        (0.5, 1)
     """
     if threshold < 0.5:
         raise ValueError(f"threshold must be at least 0.5 so that matches are unique, got {threshold}")

@@ -427,6 +427,12 @@ def init_paper_weights(model: nn.Module) -> nn.Module:
 
     Returns:
         The model, initialised in place.
+
+    Example:
+        >>> model = init_paper_weights(UNet(1, 2, base_channels=64))
+        >>> weight = model.inc[2].weight   # the second 3x3 conv of level 1: N = 9 * 64
+        >>> round(weight.std().item() / (2 / 576) ** 0.5, 1)
+        1.0
     """
     for module in model.modules():
         if isinstance(module, nn.Conv2d):

@@ -82,6 +82,14 @@ def plan_tiles(model: UNet, height: int, width: int, tile_size: int, margin: int
 
     For a valid-padding U-Net the margin is fixed by the network: ``(tile - output) / 2``.
     For a same-padding one it is the overlap thrown away on each side (default ``tile // 4``).
+
+    Example:
+        The paper's network reads 572-pixel tiles and writes their central 388; tiles are placed
+        384 apart, a multiple of 2 ** 4, so that their poolings line up with the whole image's.
+
+        >>> grid = plan_tiles(UNet(1, 2), height=1000, width=700, tile_size=572)
+        >>> grid.margin, grid.step, grid.rows, grid.cols
+        (92, 384, [0, 384, 768], [0, 384])
     """
     if not isinstance(model, UNet):
         raise TypeError(f"model must be a unetlib.model.UNet (its padding and depth set the tiling), got {type(model).__name__}")

@@ -34,7 +34,16 @@ def _check(image: np.ndarray, targets: tuple[np.ndarray, ...]) -> tuple[np.ndarr
 
 
 def random_crop(image: np.ndarray, *targets: np.ndarray, size: int, rng: np.random.Generator):
-    """The same random ``size x size`` window of the image and of every target."""
+    """The same random ``size x size`` window of the image and of every target.
+
+    Shapes: image ``(C, H, W)``, targets ``(H, W)``; returns ``(C, size, size)`` and ``(size, size)``.
+
+    Example:
+        >>> image = np.arange(36.0).reshape(1, 6, 6)
+        >>> crop, mask = random_crop(image, image[0] * 10, size=3, rng=np.random.default_rng(0))
+        >>> crop.shape, bool((mask == crop[0] * 10).all())
+        ((1, 3, 3), True)
+    """
     image, targets = _check(image, targets)
     height, width = image.shape[1:]
     if size > min(height, width):
@@ -45,7 +54,16 @@ def random_crop(image: np.ndarray, *targets: np.ndarray, size: int, rng: np.rand
 
 
 def flip_rotate(image: np.ndarray, *targets: np.ndarray, rng: np.random.Generator):
-    """One of the 8 flips and 90-degree rotations of the square, chosen at random, applied alike."""
+    """One of the 8 flips and 90-degree rotations of the square, chosen at random, applied alike.
+
+    Example:
+        The mask moves with the image: it is still the image's pixels times 10.
+
+        >>> image = np.arange(16.0).reshape(1, 4, 4)
+        >>> turned, mask = flip_rotate(image, image[0] * 10, rng=np.random.default_rng(1))
+        >>> bool((mask == turned[0] * 10).all()), sorted(turned.ravel()) == sorted(image.ravel())
+        (True, True)
+    """
     image, targets = _check(image, targets)
     turns, flip = int(rng.integers(0, 4)), bool(rng.integers(0, 2))
 
