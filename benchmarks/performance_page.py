@@ -49,18 +49,26 @@ def markdown_table(rows: list[dict]) -> str:
 
 
 def render(results: dict, date: str) -> str:
+    # A machine's full description is long: the tables name it by a letter, defined once on top.
+    machines: dict[str, str] = {}
+    for rows in results.values():
+        for row in rows:
+            machines.setdefault(row["machine"], "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[len(machines)])
     parts = [
         "# Performance",
         "",
         "What `unetlib` costs in time and memory, measured by the scripts in `benchmarks/`. Every "
-        "row names the machine it was measured on; ratios between implementations measured in the "
-        "same run travel between machines better than seconds do. Regenerate this page with "
-        "`python benchmarks/performance_page.py` (see its docstring); these tables were written on "
-        f"{date}.",
+        "row names the machine it was measured on (the letters are defined below); ratios between "
+        "implementations measured in the same run travel between machines better than seconds do. "
+        "Regenerate this page with `python benchmarks/performance_page.py` (see its docstring); "
+        f"these tables were written on {date}.",
+        "",
+        markdown_table([{"machine": letter, "description": description} for description, letter in machines.items()]),
     ]
     for key, title, script, text in SECTIONS:
         if results.get(key):
-            parts += ["", f"## {title}", "", text + f" (`benchmarks/{script}`)", "", markdown_table(results[key])]
+            rows = [{**row, "machine": machines[row["machine"]]} for row in results[key]]
+            parts += ["", f"## {title}", "", text + f" (`benchmarks/{script}`)", "", markdown_table(rows)]
     parts += [
         "",
         "## Building this book",
