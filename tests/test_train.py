@@ -10,7 +10,7 @@ import torch
 
 from unetlib.data import Augment, synthetic_cells
 from unetlib.model import UNet
-from unetlib.train import evaluate, fit, load_checkpoint, predict, predict_tta, save_checkpoint
+from unetlib.train import evaluate, fit, learning_rate, load_checkpoint, predict, predict_tta, save_checkpoint
 
 
 class CellCrops(torch.utils.data.Dataset):
@@ -177,3 +177,81 @@ def test_bad_arguments(arguments, words):
 def test_a_training_step_on_cuda_with_mixed_precision():
     history = fit(small_unet(), CellCrops(4), epochs=2, batch_size=2, device="cuda", progress=False)
     assert all(np.isfinite(history["train_loss"]))
+
+
+# ---- Learning-rate schedule, channels-last, the epoch hook -----------------------------------
+
+
+@pytest.mark.parametrize("total, warmup", [(10, 0.2), (96, 0.1), (7, 0.3), (50, 0.0)])
+def test_warmup_cosine_matches_pytorchs_own_schedulers(total, warmup):
+    # Independent reference: LinearLR (0.1 -> 1) for the warm-up, then CosineAnnealingLR to 0.
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimiser = torch.optim.SGD([parameter], lr=0.5)
+    warmup_steps = round(warmup * total)
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=total - warmup_steps)
+    if warmup_steps:
+        linear = torch.optim.lr_scheduler.LinearLR(optimiser, start_factor=0.1, total_iters=warmup_steps)
+        scheduler = torch.optim.lr_scheduler.SequentialLR(optimiser, [linear, cosine], milestones=[warmup_steps])
+    else:
+        scheduler = cosine
+    expected = []
+    for _ in range(total):
+        expected.append(optimiser.param_groups[0]["lr"])
+        optimiser.step()
+        scheduler.step()
+    ours = [learning_rate(step, total, 0.5, "warmup-cosine", warmup=warmup) for step in range(total)]
+    np.testing.assert_allclose(ours, expected, rtol=1e-9, atol=1e-12)
+    assert learning_rate(3, total, 0.5) == 0.5  # "constant"
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (dict(schedule="cosine"), "schedule must be one of"),
+    (dict(schedule="warmup-cosine", warmup=1.0), "warmup is the share"),
+])
+def test_learning_rate_refuses_unknown_schedules(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        learning_rate(0, 10, 1e-3, **arguments)
+
+
+def test_fit_sets_the_scheduled_rate_at_every_step():
+    seen = []
+
+    class Recording(torch.optim.Adam):
+        def step(self, closure=None):
+            seen.append(self.param_groups[0]["lr"])
+            return super().step(closure)
+
+    model = small_unet()
+    original, torch.optim.Adam = torch.optim.Adam, Recording
+    try:
+        fit(model, CellCrops(4), epochs=3, batch_size=2, lr=0.01, schedule="warmup-cosine", device="cpu",
+            progress=False)
+    finally:
+        torch.optim.Adam = original
+    assert seen == pytest.approx([learning_rate(s, 6, 0.01, "warmup-cosine") for s in range(6)])
+
+
+def test_resume_follows_the_schedule_of_the_whole_run(tmp_path):
+    straight = small_unet()
+    fit(straight, CellCrops(4), epochs=4, batch_size=2, device="cpu", progress=False, seed=1,
+        schedule="warmup-cosine")
+    interrupted = small_unet()
+    history = fit(interrupted, CellCrops(4), epochs=4, batch_size=2, device="cpu", progress=False, seed=1,
+                  schedule="warmup-cosine", checkpoint=tmp_path / "run.pt", on_epoch_end=lambda epoch, _: epoch == 2)
+    assert history["epoch"] == [1, 2]  # stopped by the hook
+    resumed = small_unet()
+    fit(resumed, CellCrops(4), epochs=4, batch_size=2, device="cpu", progress=False, seed=1,
+        schedule="warmup-cosine", resume=tmp_path / "run.pt")
+    for key, value in straight.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[key], value, rtol=0, atol=0)
+
+
+def test_channels_last_trains_the_same_up_to_rounding():
+    models = []
+    for channels_last in (False, True):
+        model = small_unet()
+        fit(model, CellCrops(4), epochs=1, batch_size=2, device="cpu", progress=False, channels_last=channels_last)
+        models.append(model)
+    assert models[1].inc[0].weight.is_contiguous(memory_format=torch.channels_last)
+    for key, value in models[0].state_dict().items():
+        torch.testing.assert_close(models[1].state_dict()[key], value, rtol=1e-4, atol=1e-5)
