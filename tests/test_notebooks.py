@@ -78,7 +78,9 @@ def test_every_chapter_is_in_the_table_of_contents():
 
 def test_book_configuration_fails_on_errors():
     execute = CONFIG["execute"]
-    assert execute["execute_notebooks"] == "force"
+    # The cache re-executes a chapter whose code changed; .ci/book empties it when unetlib or an
+    # installed package changes (tests/test_cache_key.py), and a fresh clone has none.
+    assert execute["execute_notebooks"] == "cache"
     assert execute["allow_errors"] is False and execute["raise_on_error"] is True
     assert "notebooks/*.ipynb" in CONFIG["exclude_patterns"]
     assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
