@@ -1,7 +1,7 @@
 """Write the book's performance appendix (book/performance.md) from the benchmarks, in one command.
 
     .venv/bin/pip install -c .ci/constraints.txt monai     # once: bench_unet compares with MONAI
-    .venv/bin/python benchmarks/performance_page.py          # runs all three, then writes the page
+    .venv/bin/python benchmarks/performance_page.py          # runs them all, then writes the page
     .venv/bin/python benchmarks/performance_page.py --from results.json   # rewrite from saved rows
 
 Each benchmark runs in its own process and appends its rows, each naming the machine it ran on,
@@ -35,9 +35,27 @@ SECTIONS = [
     ("tiled", "Overlap-tile inference: throughput and memory", "bench_unet.py",
      "`predict_tiled` on a large image, each row in a fresh process, with that process's peak "
      "resident memory: it is bounded by the tiles per batch, not by the image."),
-    ("training", "Time to quality: Chapter 7's recipe", "bench_training.py",
-     "Seconds of training (evaluation not counted) until Chapter 7's recipe reaches each target on "
-     "the 5 held-out BBBC039 images, scored after every epoch."),
+    ("profile", "Where the training chapters' time goes", "profile_chapters.py",
+     "The work of Chapter 7's and Chapter 9's expensive cells, run with the chapters' own functions, "
+     "every second charged to one part (exclusively: a nested part's time is not counted twice). "
+     "*before*: what the chapters trained until they were made fast (Chapter 7: 360 steps per run, no "
+     "batch norm, constant learning rate, 3 runs; Chapter 9: 480 steps); *after*: what they train now "
+     "(Chapter 7: 96 steps per run with batch norm, warm-up + cosine and channels-last memory, 9 runs "
+     "for 3 seeds of 3 recipes; Chapter 9: 192 steps). Seconds are for one run."),
+    ("step", "One training step, and what makes it cheaper", "bench_step.py",
+     "Chapter 7's U-Net (3 levels, 16 channels, same padding), one step on a batch of 8 crops of 128x128: "
+     "forward, backward, Adam. All variants timed round by round in one process; medians, and the ratio "
+     "to the plain step. *first 2 steps* includes any warm-up (compilation)."),
+    ("threads", "Sharing two cores with another job", "bench_step.py",
+     "The same step in two processes at once on the same machine, as when a book build shares it with "
+     "another job, under each thread setting (each process new, since the setting must be made before "
+     "PyTorch starts). On two cores a slowdown of 2x is each process's fair share. `.ci/book` and "
+     "`.ci/test` set `OMP_WAIT_POLICY=PASSIVE`."),
+    ("training", "Time to quality: Chapter 7's recipe, old and new training", "bench_training.py",
+     "Seconds of training (scoring not counted) until the paper's recipe of Chapter 7 reaches each target "
+     "on the 5 held-out BBBC039 images, scored after every epoch; *old* trains without batch norm at a "
+     "constant rate 1e-3 in NCHW memory, *new* with batch norm, warm-up + cosine to 3e-3 and "
+     "channels-last, as the chapter now does. Both in one run, one seed each."),
 ]
 
 
@@ -85,7 +103,7 @@ def render(results: dict, date: str) -> str:
 
 def run_benchmarks(results_path: Path) -> None:
     results_path.unlink(missing_ok=True)
-    for script in ("bench_conv.py", "bench_unet.py", "bench_training.py"):
+    for script in ("bench_conv.py", "bench_unet.py", "bench_step.py", "bench_training.py", "profile_chapters.py"):
         print(f"running {script} ...", flush=True)
         subprocess.run([sys.executable, str(HERE / script), "--json", str(results_path)], check=True)
 

@@ -6,7 +6,9 @@ by pixel error and Rand error (Chapter 9).
 
 from __future__ import annotations
 
+import json
 import time
+from importlib.resources import files
 
 import numpy as np
 import torch
@@ -18,13 +20,34 @@ from unetlib.metrics import dice, object_f1, pixel_error, rand_error
 from unetlib.model import UNet
 from unetlib.train import choose_device, fit, predict
 
-__all__ = ["cells_from_membranes", "score_membranes", "score_on_images", "train_on_crops"]
+__all__ = ["cells_from_membranes", "load_results", "score_membranes", "score_on_images", "train_on_crops"]
 
 
-def train_on_crops(images, targets, weight_maps=None, augment: bool = True, epochs: int = 45,
+def load_results(name: str) -> dict:
+    """A results file of an experiment too long for the book build, shipped with ``unetlib``.
+
+    ``benchmarks/learning_curves.py`` writes ``unetlib/results/<name>.json`` (with the machine,
+    the versions, the seeds and the date); the chapters plot it, in Colab too.
+
+    Example:
+        >>> load_results("chapter7_learning_curves")["seeds"]
+        [0, 1, 2]
+    """
+    folder = files("unetlib.results")
+    available = sorted(path.name[:-5] for path in folder.iterdir() if path.name.endswith(".json"))
+    if name not in available:
+        raise ValueError(f"no results file named {name!r}; available: {available}")
+    return json.loads(folder.joinpath(f"{name}.json").read_text())
+
+
+def train_on_crops(images, targets, weight_maps=None, augment: bool = True, epochs: int = 12,
                    val: tuple[list, list] | None = None, depth: int = 3, base_channels: int = 16,
-                   batch_norm: bool = False, seed: int = 0, device=None) -> tuple[UNet, dict, float]:
+                   batch_norm: bool = True, schedule: str = "warmup-cosine", lr: float = 3e-3,
+                   seed: int = 0, device=None) -> tuple[UNet, dict, float]:
     """Train a same-padding U-Net (2 classes) on random 128x128 crops, 64 per epoch, batches of 8.
+
+    The defaults are the fast recipe of ``benchmarks/learning_curves.py``: batch norm, and a
+    learning rate that warms up, peaks at 3e-3 and decays along a cosine.
 
     Args:
         images: ``(1, H, W)`` float arrays.
@@ -35,6 +58,7 @@ def train_on_crops(images, targets, weight_maps=None, augment: bool = True, epoc
         val: ``(images, targets)`` for the learning curves (16 fixed crops).
         depth, base_channels: the U-Net's size.
         batch_norm: batch normalisation after every convolution.
+        schedule, lr: the learning-rate schedule and its peak (:func:`~unetlib.train.learning_rate`).
         seed: seeds the weights, the crops and the augmentation.
         device: where to train (default: :func:`~unetlib.train.choose_device`).
 
@@ -46,7 +70,7 @@ def train_on_crops(images, targets, weight_maps=None, augment: bool = True, epoc
     crops = RandomCrops(images, targets, weight_maps, crop=128, samples=64, augment=augment, seed=seed)
     val_crops = None if val is None else RandomCrops(*val, crop=128, samples=16, augment=False, seed=99)
     start = time.perf_counter()
-    history = fit(model, crops, val=val_crops, epochs=epochs, lr=1e-3, batch_size=8,
+    history = fit(model, crops, val=val_crops, epochs=epochs, lr=lr, batch_size=8, schedule=schedule,
                   device=choose_device(device), seed=seed, progress=False)
     return model, history, time.perf_counter() - start
 
