@@ -291,3 +291,39 @@ def test_same_results_on_an_accelerator(device):
     loss = model(x.to(device)).square().mean()
     loss.backward()
     assert all(p.grad.device.type == device for p in model.parameters())
+
+
+# ---- Valid sizes in closed form ---------------------------------------------------------------
+
+
+def _fits_by_walking(size: int, depth: int) -> bool:
+    """Independent reference: walk the map size down and up the network, level by level."""
+    current = size - 4
+    for _ in range(depth):
+        if current < 1 or current % 2:
+            return False
+        current = current // 2 - 4
+    if current < 1:
+        return False
+    for _ in range(depth):
+        current = current * 2 - 4
+        if current < 1:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("depth", range(0, 7))
+def test_valid_sizes_in_closed_form_match_walking_the_network(depth):
+    walked = [size for size in range(1, 1600) if _fits_by_walking(size, depth)]
+    assert valid_input_sizes(depth, 1, 1599) == walked
+    assert valid_input_sizes(depth, 300, 700) == [s for s in walked if 300 <= s <= 700]
+
+
+@pytest.mark.parametrize("call", [
+    lambda: output_size(572, depth=60),   # searched for ever before
+    lambda: output_size(1, depth=6),      # raised a bare StopIteration before
+    lambda: UNet(1, 2, depth=7, base_channels=1)(torch.zeros(1, 1, 100, 100)),
+])
+def test_sizes_far_from_valid_get_the_nearest_valid_size_at_once(call):
+    with pytest.raises(ValueError, match="nearest sizes that work are"):
+        call()

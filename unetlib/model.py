@@ -239,21 +239,36 @@ def valid_input_sizes(depth: int = 4, minimum: int = 1, maximum: int = 1024) -> 
         [572, 588]
     """
     _check_depth_and_padding(depth, "valid")
-    return [size for size in range(max(minimum, 1), maximum + 1) if _fits(size, depth)]
+    smallest, step = _smallest_valid(depth), 2**depth
+    first = smallest if minimum <= smallest else smallest + math.ceil((minimum - smallest) / step) * step
+    return list(range(first, maximum + 1, step))
+
+
+def _smallest_valid(depth: int) -> int:
+    """The smallest input a valid-padding U-Net of ``depth`` accepts, in closed form.
+
+    Going down, each level's map is ``2 * (next + 4)`` (a DoubleConv loses 4 pixels, a pool
+    halves), so a bottom map of ``b`` pixels needs an input of ``2**depth * b + 2**(depth+3) - 4``.
+    Going up, each level doubles and loses 4: a bottom of 3 survives one step (3 -> 2) but not
+    two (2 -> 0), so ``b >= 3`` for depth 1 and ``b >= 4`` for deeper nets. Every ``2**depth``
+    pixels more adds one to ``b``: the valid sizes are ``smallest, smallest + 2**depth, ...``.
+    """
+    bottom = 1 if depth == 0 else 3 if depth == 1 else 4
+    return 2**depth * bottom + 2 ** (depth + 3) - 4
 
 
 def _fits(size: int, depth: int) -> bool:
-    try:
-        _axis_sizes(size, depth, "valid")
-    except (_OddAtPool, _TooSmall):
-        return False
-    return True
+    smallest = _smallest_valid(depth)
+    return size >= smallest and (size - smallest) % 2**depth == 0
 
 
 def _nearest_valid(size: int, depth: int) -> tuple[int | None, int]:
-    below = next((s for s in range(size, 0, -1) if _fits(s, depth)), None)
-    above = next(s for s in range(size, size + 2 ** (depth + 3) + 200) if _fits(s, depth))
-    return below, above
+    """The valid sizes just below (None if there is none) and just above ``size``."""
+    smallest, step = _smallest_valid(depth), 2**depth
+    if size < smallest:
+        return None, smallest
+    below = smallest + (size - smallest) // step * step
+    return below, below if below == size else below + step
 
 
 def _check_size(size: int, depth: int, padding: str, what: str) -> None:
