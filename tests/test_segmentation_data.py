@@ -254,3 +254,20 @@ def test_isbi2012_loads_membranes_as_class_one(monkeypatch):
     assert np.mean([m.mean() for m in membranes]) == pytest.approx(0.2196, abs=5e-5)
     label_file = SHARED / "isbi2012_em_membranes" / "train" / "label" / "3.png"
     np.testing.assert_array_equal(membranes[3], imread(label_file) == 0)
+
+
+def test_a_0_255_mask_is_not_taken_for_256_classes():
+    mask = np.array([[0, 255], [255, 0]], dtype=np.uint8)
+    with pytest.raises(ValueError, match="encoding='binary'"):
+        decode_mask(mask, "indices")
+    assert decode_mask(np.array([[0, 2], [5, 0]], dtype=np.uint8), "indices").max() == 5  # sparse indices are fine
+
+
+def test_one_nan_pixel_is_refused_not_spread_over_the_image():
+    image = np.arange(16.0).reshape(4, 4)
+    image[1, 2] = np.nan
+    with pytest.raises(ValueError, match="1 NaN or infinite pixel"):
+        normalise_percentile(image)
+    image[1, 2] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        normalise_percentile(image)

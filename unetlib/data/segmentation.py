@@ -54,6 +54,11 @@ def normalise_percentile(image: np.ndarray, low: float = 1.0, high: float = 99.8
         array([0.   , 0.025, 0.05 , 1.   ], dtype=float32)
     """
     image = np.asarray(image, dtype=np.float64)
+    bad = int((~np.isfinite(image)).sum())
+    if bad:
+        # One NaN makes every percentile NaN, and with it every pixel of the result.
+        raise ValueError(f"image has {bad} NaN or infinite pixel(s) of {image.size}: replace them first "
+                         "(e.g. np.nan_to_num(image, nan=np.nanmedian(image)))")
     lo, hi = np.percentile(image, [low, high])
     if hi <= lo:
         return np.zeros(image.shape, dtype=np.float32)
@@ -99,6 +104,10 @@ def decode_mask(mask: np.ndarray, encoding: Encoding, source: str = "mask") -> n
         if decoded.dtype.kind not in "iub" or decoded.min() < 0:
             raise ValueError(f"{source}: class indices must be whole numbers >= 0, got dtype {decoded.dtype}, "
                              f"minimum {decoded.min()}")
+        if set(np.unique(decoded).tolist()) == {0, 255}:
+            # 255 alone beside 0 is a binary mask saved for viewing, not class 255 of 256.
+            raise ValueError(f"{source} holds only 0 and 255: that is a binary mask, not class indices "
+                             "(it would make 256 classes); use encoding='binary'")
     else:
         raise ValueError(f"encoding must be 'binary', 'indices', a palette dict or a function, got {encoding!r}")
     if decoded.ndim != 2:
