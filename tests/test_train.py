@@ -255,3 +255,31 @@ def test_channels_last_trains_the_same_up_to_rounding():
     assert models[1].inc[0].weight.is_contiguous(memory_format=torch.channels_last)
     for key, value in models[0].state_dict().items():
         torch.testing.assert_close(models[1].state_dict()[key], value, rtol=1e-4, atol=1e-5)
+
+
+def test_an_update_that_blows_up_the_model_is_caught_before_it_is_saved(tmp_path):
+    # One step at lr 1e20: the loss before it was finite, the model after it is not.
+    data = torch.utils.data.TensorDataset(torch.rand(2, 1, 16, 16), torch.randint(0, 2, (2, 16, 16)))
+    checkpoint = tmp_path / "model.pt"
+    with pytest.raises(FloatingPointError, match="after epoch 1 the model's .* NaN or infinite"):
+        fit(small_unet(), data, epochs=1, lr=1e20, batch_size=2, device="cpu", progress=False, checkpoint=checkpoint)
+    assert not checkpoint.exists()
+
+
+def test_resuming_with_a_new_learning_rate_uses_it(tmp_path):
+    seen = []
+
+    class Recording(torch.optim.Adam):
+        def step(self, closure=None):
+            seen.append(self.param_groups[0]["lr"])
+            return super().step(closure)
+
+    fit(small_unet(), CellCrops(4), epochs=1, batch_size=2, lr=1e-3, device="cpu", progress=False,
+        checkpoint=tmp_path / "run.pt")
+    original, torch.optim.Adam = torch.optim.Adam, Recording
+    try:
+        fit(small_unet(), CellCrops(4), epochs=2, batch_size=2, lr=0.5, device="cpu", progress=False,
+            resume=tmp_path / "run.pt")
+    finally:
+        torch.optim.Adam = original
+    assert seen == [0.5, 0.5]  # not the 1e-3 the restored optimiser state carried

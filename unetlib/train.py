@@ -216,6 +216,9 @@ def fit(
                 bar.set_postfix(loss=f"{value.item():.4f}")
                 if time_limit is not None and time.perf_counter() - started >= time_limit:
                     break
+            # The loss check above sees each update's effect one step late, and never the last
+            # one's: check the updated model itself before it is scored or saved.
+            _check_finite_model(model, batch, device, channels_last, epoch)
             history["epoch"].append(epoch + 1)
             history["train_loss"].append(float(np.mean(losses)))
             if val is not None:
@@ -236,6 +239,25 @@ def fit(
     finally:
         bar.close()
     return history
+
+
+@torch.no_grad()
+def _check_finite_model(model: nn.Module, batch, device: torch.device, channels_last: bool, epoch: int) -> None:
+    """Raise FloatingPointError if the weights, or the outputs on ``batch``, are NaN or infinite."""
+    broken = [name for name, parameter in model.named_parameters() if not torch.isfinite(parameter).all()]
+    if not broken:
+        was_training = model.training
+        model.eval()
+        image = batch[0].to(device)
+        logits = model(image.contiguous(memory_format=torch.channels_last) if channels_last else image)
+        model.train(was_training)
+        if torch.isfinite(logits).all():
+            return
+    where = f"weights ({', '.join(broken[:3])}{', ...' if len(broken) > 3 else ''})" if broken else "outputs"
+    raise FloatingPointError(
+        f"after epoch {epoch + 1} the model's {where} are NaN or infinite: the updates blew up. Nothing was "
+        "scored or saved. Try a smaller lr, and check the inputs' scale (normalise them)"
+    )
 
 
 def _seed_epoch(dataset, seed: int, epoch: int) -> None:
