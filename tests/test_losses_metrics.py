@@ -125,3 +125,29 @@ def test_score_membranes_on_hand_made_cells():
     # The threshold applies to probabilities: 0.4 is membrane at 0.3, not at 0.5.
     assert score_membranes(np.where(membranes, 0.4, 0.0), membranes, threshold=0.3) == (0.0, 0.0)
     assert score_membranes(np.where(membranes, 0.4, 0.0), membranes, threshold=0.5)[0] > 0.5
+
+
+# ---- Losses refuse what PyTorch would broadcast, misread or ignore -----------------------------
+
+
+@pytest.mark.parametrize("loss", [weighted_cross_entropy, dice_loss])
+@pytest.mark.parametrize("logits, target, error, message", [
+    # a batch-1 target broadcast over a batch-2 prediction
+    (torch.zeros(2, 2, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long), ValueError, r"target must have shape \(2, 4, 4\)"),
+    # unbatched logits whose K happens to equal H
+    (torch.zeros(4, 4, 4), torch.zeros(4, 4, dtype=torch.long), ValueError, r"logits must be \(N, K, H, W\)"),
+    # PyTorch's ignore index: cross-entropy would be 0 and training would learn nothing
+    (torch.zeros(1, 2, 4, 4), torch.full((1, 4, 4), -100), ValueError, r"values -100..-100.*0..1"),
+    # a 0/255 mask
+    (torch.zeros(1, 2, 4, 4), torch.tensor([0, 255]).repeat(8).reshape(1, 4, 4), ValueError, r"0/255 mask"),
+    (torch.zeros(1, 2, 4, 4), torch.zeros(1, 4, 4), TypeError, "integer tensor of class indices"),
+    (np.zeros((1, 2, 4, 4)), torch.zeros(1, 4, 4, dtype=torch.long), TypeError, "float tensor"),
+])
+def test_losses_refuse_mismatched_or_out_of_range_targets(loss, logits, target, error, message):
+    with pytest.raises(error, match=message):
+        loss(logits, target)
+
+
+def test_losses_accept_any_integer_dtype_of_targets():
+    logits, target = torch.zeros(1, 2, 3, 3), torch.ones(1, 3, 3, dtype=torch.uint8)
+    assert weighted_cross_entropy(logits, target).item() == pytest.approx(np.log(2))

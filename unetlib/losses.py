@@ -75,6 +75,29 @@ def weight_map(instances: np.ndarray, w0: float = 10.0, sigma: float = 5.0, bala
     return weights.astype(np.float32)
 
 
+def _check_logits_and_target(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Refuse what PyTorch would broadcast, misread or silently ignore; return the target as int64."""
+    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
+        raise TypeError(f"logits must be a float tensor (N, K, H, W), got {type(logits).__name__}"
+                        f"{'' if not isinstance(logits, torch.Tensor) else ' of dtype ' + str(logits.dtype)}")
+    if logits.ndim != 4:
+        raise ValueError(f"logits must be (N, K, H, W), got shape {tuple(logits.shape)}; add the batch axis "
+                         "with logits[None] for one image")
+    if not isinstance(target, torch.Tensor) or target.is_floating_point() or target.is_complex() \
+            or target.dtype == torch.bool:
+        raise TypeError(f"target must be an integer tensor of class indices (N, H, W), got "
+                        f"{type(target).__name__}{' of dtype ' + str(target.dtype) if isinstance(target, torch.Tensor) else ''}")
+    expected = (logits.shape[0], *logits.shape[2:])
+    if tuple(target.shape) != expected:
+        raise ValueError(f"target must have shape {expected} (N, H, W of the logits), got {tuple(target.shape)}")
+    classes = logits.shape[1]
+    if target.numel() and (int(target.min()) < 0 or int(target.max()) >= classes):
+        raise ValueError(f"target holds values {int(target.min())}..{int(target.max())}, but the logits have "
+                         f"{classes} classes: class indices must be in 0..{classes - 1} (a 0/255 mask? decode it "
+                         "with encoding='binary')")
+    return target.long()
+
+
 def weighted_cross_entropy(logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
     """Cross-entropy per pixel, times ``weights`` (e.g. :func:`weight_map`), averaged.
 
@@ -90,6 +113,7 @@ def weighted_cross_entropy(logits: torch.Tensor, target: torch.Tensor, weights: 
         >>> round(weighted_cross_entropy(logits, target, torch.full((1, 3, 3), 2.0)).item(), 4)
         1.3863
     """
+    target = _check_logits_and_target(logits, target)
     per_pixel = F.cross_entropy(logits, target, reduction="none")
     if weights is None:
         return per_pixel.mean()
@@ -116,6 +140,7 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -
 
         (Wrong: class 1's soft Dice is (2 * 0 + 1) / (4 + 1) = 0.2, with ``smooth`` = 1.)
     """
+    target = _check_logits_and_target(logits, target)
     if logits.shape[1] < 2:
         raise ValueError(f"logits need at least 2 classes (background and one more), got shape {tuple(logits.shape)}")
     probabilities = logits.softmax(dim=1)
