@@ -151,3 +151,24 @@ def test_losses_refuse_mismatched_or_out_of_range_targets(loss, logits, target, 
 def test_losses_accept_any_integer_dtype_of_targets():
     logits, target = torch.zeros(1, 2, 3, 3), torch.ones(1, 3, 3, dtype=torch.uint8)
     assert weighted_cross_entropy(logits, target).item() == pytest.approx(np.log(2))
+
+
+# ---- Metrics refuse what they cannot score correctly ------------------------------------------
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: object_f1(np.zeros((2, 6)), np.zeros((3, 4))), ValueError, "same shape"),  # 12 pixels each
+    (lambda: object_f1(np.zeros((2, 2)), np.zeros((2, 2)), threshold=float("nan")), ValueError, r"\[0.5, 1\)"),
+    (lambda: object_f1(np.zeros((2, 2)), np.zeros((2, 2)), threshold=1.5), ValueError, r"\[0.5, 1\)"),
+    (lambda: rand_error(np.array([[0.3, 0.7]]), np.array([[1, 2]])), ValueError, "integer labels"),
+    (lambda: pixel_error(None, None), TypeError, "array of numbers"),
+    (lambda: pixel_error("ab", "ab"), TypeError, "array of numbers"),
+])
+def test_metrics_refuse_inputs_they_cannot_score(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_rand_error_takes_float_arrays_of_whole_labels():
+    truth = np.array([[1, 1, 2, 2]])
+    assert rand_error(truth.astype(float), truth) == rand_error(truth, truth) == 0.0

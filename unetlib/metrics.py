@@ -24,6 +24,25 @@ def _binary(mask, name: str) -> np.ndarray:
     return array.astype(bool)
 
 
+def _array(value, name: str) -> np.ndarray:
+    """A NumPy view of an array or tensor; refuses None, scalars, strings and objects."""
+    array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+    if array.ndim == 0 or array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be an array of numbers or booleans, got {type(value).__name__}"
+                        f"{' of dtype ' + str(array.dtype) if array.ndim else ''}")
+    return array
+
+
+def _labels(value, name: str) -> np.ndarray:
+    """An integer label image; float arrays must hold whole numbers (0.3 is not a label)."""
+    array = _array(value, name)
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all() or (array != np.round(array)).any():
+            raise ValueError(f"{name} must hold integer labels, got non-integer values such as "
+                             f"{array[array != np.round(array)][:3].tolist()}; threshold or label it first")
+    return array.astype(np.int64)
+
+
 def _binary_pair(prediction, truth) -> tuple[np.ndarray, np.ndarray]:
     p, t = _binary(prediction, "prediction"), _binary(truth, "truth")
     if p.shape != t.shape:
@@ -62,7 +81,7 @@ def pixel_error(prediction, truth) -> float:
         >>> pixel_error(np.array([0, 1, 2, 2]), np.array([0, 1, 1, 2]))
         0.25
     """
-    p, t = np.asarray(prediction), np.asarray(truth)
+    p, t = _array(prediction, "prediction"), _array(truth, "truth")
     if p.shape != t.shape:
         raise ValueError(f"prediction {p.shape} and truth {t.shape} must have the same shape")
     return float((p != t).mean())
@@ -92,10 +111,10 @@ def rand_error(segmentation, truth) -> float:
         >>> round(rand_error(np.ones((6, 6), int), truth), 4), rand_error(truth * 5, truth)
         (0.3462, 0.0)
     """
-    s, t = np.asarray(segmentation), np.asarray(truth)
+    s, t = _labels(segmentation, "segmentation"), _labels(truth, "truth")
     if s.shape != t.shape:
         raise ValueError(f"segmentation {s.shape} and truth {t.shape} must have the same shape")
-    error, _, _ = adapted_rand_error(t.astype(np.int64), s.astype(np.int64))
+    error, _, _ = adapted_rand_error(t, s)
     return float(error)
 
 
@@ -121,11 +140,14 @@ def object_f1(predicted, truth, threshold: float = 0.5) -> dict[str, float]:
         >>> object_f1(found, truth)["f1"], object_f1(found, truth)["matched"]
         (0.5, 1)
     """
-    if threshold < 0.5:
-        raise ValueError(f"threshold must be at least 0.5 so that matches are unique, got {threshold}")
-    p, t = np.asarray(predicted).ravel(), np.asarray(truth).ravel()
+    if not isinstance(threshold, (int, float, np.floating)) or isinstance(threshold, bool) \
+            or not 0.5 <= threshold < 1:
+        raise ValueError(f"threshold is an IoU in [0.5, 1) (at least 0.5 so that matches are unique), got "
+                         f"{threshold!r}")
+    p, t = _labels(predicted, "predicted"), _labels(truth, "truth")
     if p.shape != t.shape:
-        raise ValueError("predicted and truth must have the same shape")
+        raise ValueError(f"predicted {p.shape} and truth {t.shape} must have the same shape")
+    p, t = p.ravel(), t.ravel()
     p_ids, p_index = np.unique(p, return_inverse=True)
     t_ids, t_index = np.unique(t, return_inverse=True)
     overlap = np.zeros((len(p_ids), len(t_ids)), dtype=np.int64)
