@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 import tempfile
 import time
 from pathlib import Path
@@ -44,7 +45,17 @@ def choose_device(device: str | torch.device | None = None) -> torch.device:
         device(type='cpu')
     """
     if device is not None:
-        return torch.device(device)
+        try:
+            chosen = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N', 'mps' or a torch.device, got {device!r}") from None
+        if chosen.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} was asked for, but PyTorch sees no CUDA GPU here "
+                             "(torch.cuda.is_available() is False): use 'cpu', or device=None to choose")
+        if chosen.type == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(f"device {device!r} was asked for, but Apple's MPS is not available here: use 'cpu', "
+                             "or device=None to choose")
+        return chosen
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
@@ -163,10 +174,15 @@ def fit(
         >>> history["epoch"], history["train_loss"][1] < history["train_loss"][0]
         ([1, 2], True)
     """
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr!r}")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool):
+        raise TypeError(f"lr must be a number, got {type(lr).__name__} {lr!r}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive, finite number (1e-3 is a common start), got {lr!r}")
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     device = choose_device(device)
@@ -273,18 +289,20 @@ def evaluate(model: nn.Module, dataset: torch.utils.data.Dataset, device: str | 
              loss: LossFunction | None = None, batch_size: int = 4, channels_last: bool = False) -> dict[str, float]:
     """Mean loss and foreground Dice (class 1 vs rest, over all pixels) of ``model`` on ``dataset``
     (``channels_last``: pass the batches channels-last, as :func:`fit` trains)."""
-    device = choose_device(device)
+    device = _model_device(model) if device is None else choose_device(device)
     loss_function = loss or weighted_cross_entropy
     was_training = model.training
     model.eval()
     losses, predictions, targets = [], [], []
-    for batch in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
-        value, logits, target = _batch_loss(model, batch, device, loss_function, autocast=False,
-                                            channels_last=channels_last)
-        losses.append(value.item() * len(target))
-        predictions.append((logits.argmax(1) == 1).cpu())
-        targets.append((target == 1).cpu())
-    model.train(was_training)
+    try:
+        for batch in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
+            value, logits, target = _batch_loss(model, batch, device, loss_function, autocast=False,
+                                                channels_last=channels_last)
+            losses.append(value.item() * len(target))
+            predictions.append((logits.argmax(1) == 1).cpu())
+            targets.append((target == 1).cpu())
+    finally:
+        model.train(was_training)
     prediction = torch.cat([p.flatten() for p in predictions])
     truth = torch.cat([t.flatten() for t in targets])
     return {"loss": float(sum(losses) / len(dataset)), "dice": dice(prediction, truth)}
@@ -297,10 +315,11 @@ def predict(model: nn.Module, image: np.ndarray | torch.Tensor, tile_size: int |
 
     A valid-padding U-Net must be tiled (its output is smaller than its input):
     :func:`unetlib.tiling.predict_tiled` mirrors the borders so the output covers the image.
+    With ``device=None`` the model runs where its weights are; it is never moved silently.
     """
     from unetlib.tiling import predict_tiled
 
-    device = choose_device(device)
+    device = _model_device(model) if device is None else choose_device(device)
     if tile_size is not None or (isinstance(model, UNet) and model.padding == "valid"):
         if tile_size is None:
             raise ValueError("a valid-padding UNet's output is smaller than its input: give tile_size "
@@ -310,9 +329,16 @@ def predict(model: nn.Module, image: np.ndarray | torch.Tensor, tile_size: int |
     pixels = pixels[None] if pixels.ndim == 2 else pixels
     was_training = model.training
     model.eval().to(device)
-    logits = model(pixels[None].to(device))[0].float().cpu()
-    model.train(was_training)
-    return logits
+    try:
+        return model(pixels[None].to(device))[0].float().cpu()
+    finally:
+        model.train(was_training)
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    """Where the model's weights are (the CPU for a model without any)."""
+    parameter = next(iter(model.parameters()), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
 
 
 
@@ -407,7 +433,24 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None,
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no checkpoint at {path}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        if "Unsupported global" in str(error):
+            # Never pass on PyTorch's advice to retry with weights_only=False: that runs the file's code.
+            raise ValueError(f"{path} holds objects other than tensors and plain data, which could run code "
+                             "when loaded; it was refused. Load only checkpoints from save_checkpoint, or from "
+                             "someone you trust") from None
+        detail = str(error).split("WeightsUnpickler error:")[-1].split("Check the documentation")[0].strip()
+        raise ValueError(f"{path} is not a readable checkpoint (truncated, or not a file from torch.save): "
+                         f"{detail}") from None
+    except (RuntimeError, EOFError, OSError) as error:
+        raise ValueError(f"{path} is not a readable checkpoint (truncated, or not a file from torch.save): "
+                         f"{type(error).__name__}: {error}") from None
+    if not isinstance(state, dict) or "model" not in state:
+        keys = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"{path} is not a unetlib checkpoint: it has no 'model' entry (found {keys}); "
+                         "save_checkpoint writes config, model, optimiser, epoch and history")
     config = state.get("config") or {}
     if model is None:
         if not config:
