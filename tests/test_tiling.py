@@ -83,7 +83,7 @@ def test_model_mode_is_restored_and_tensors_are_accepted():
     "call, error, words",
     [
         (lambda m: predict_tiled(m, np.zeros((3, 50, 50)), 92), ValueError, "in_channels=1"),
-        (lambda m: predict_tiled(m, np.zeros((50,)), 92), ValueError, r"\(H, W\) or \(C, H, W\)"),
+        (lambda m: predict_tiled(m, np.zeros((50,)), 92), ValueError, r"\(H, W\), \(C, H, W\) or \(N, C, H, W\)"),
         (lambda m: predict_tiled(m, np.zeros((50, 50)), 90), ValueError, "nearest sizes that work are 88 or 92"),
         (lambda m: predict_tiled(m, np.zeros((50, 50)), 92, margin=4), ValueError, "margin is fixed"),
         (lambda m: predict_tiled(m, np.zeros((50, 50)), 92, batch_size=0), ValueError, "batch_size"),
@@ -104,3 +104,19 @@ def test_tiles_on_cuda_equal_tiles_on_cpu():
     on_cpu = predict_tiled(model, image, tile_size=92)
     on_gpu = predict_tiled(model.cuda(), image, tile_size=92)
     torch.testing.assert_close(on_gpu, on_cpu, rtol=1e-3, atol=1e-3)
+
+
+def test_a_tile_too_small_for_the_pooling_grid_names_one_that_works():
+    model = UNet(1, 2, depth=3, base_channels=2)
+    with pytest.raises(ValueError, match="use tile_size 100 or larger"):
+        predict_tiled(model, np.zeros((20, 20)), tile_size=92)   # output 4 < step 8
+    assert predict_tiled(model, np.zeros((20, 20)), tile_size=100).shape == (2, 20, 20)
+
+
+def test_a_batch_is_tiled_image_by_image():
+    torch.manual_seed(0)
+    model = UNet(1, 2, depth=2, base_channels=4)
+    batch = torch.rand(3, 1, 50, 61)
+    together = predict_tiled(model, batch, tile_size=92)
+    assert together.shape == (3, 2, 50, 61)
+    torch.testing.assert_close(together[1], predict_tiled(model, batch[1], tile_size=92))

@@ -104,6 +104,14 @@ def plan_tiles(model: UNet, height: int, width: int, tile_size: int, margin: int
                 f"margin is fixed by a valid-padding network: a {tile_size}-pixel tile gives a {out}-pixel "
                 f"output, so the margin is {needed}; leave margin=None"
             )
+        if out < multiple:
+            # Tiles must sit 2**depth apart so that their poolings line up with the image's, and
+            # their outputs must cover that step: each valid size 2**depth larger adds 2**depth.
+            enough = tile_size + (multiple - out + multiple - 1) // multiple * multiple
+            raise ValueError(
+                f"tile_size {tile_size} gives a {out}-pixel output at depth {model.depth}, less than the "
+                f"{multiple}-pixel step that keeps tiles on the pooling grid: use tile_size {enough} or larger"
+            )
         margin, step = needed, out - out % multiple
     else:
         if tile_size % multiple:
@@ -132,7 +140,8 @@ def predict_tiled(
 
     Args:
         model: a :class:`~unetlib.model.UNet`; it is run in eval mode (its mode is restored).
-        image: ``(H, W)`` or ``(C, H, W)`` array or tensor, any size, ``C == model.in_channels``.
+        image: ``(H, W)``, ``(C, H, W)`` or a batch ``(N, C, H, W)``, array or tensor, any size,
+            ``C == model.in_channels``.
         tile_size: side of the square input tiles; for a valid-padding model one of
             :func:`~unetlib.model.valid_input_sizes`.
         margin: same-padding models only: pixels of overlap discarded on each side of a tile.
@@ -141,13 +150,17 @@ def predict_tiled(
         progress: show a progress bar (default: when there are more than 8 batches).
 
     Returns:
-        ``(num_classes, H, W)`` float32 logits on the CPU.
+        ``(num_classes, H, W)`` float32 logits on the CPU; ``(N, num_classes, H, W)`` for a batch.
 
     Example:
         >>> model = UNet(1, 2, depth=2, base_channels=4)
         >>> predict_tiled(model, np.zeros((100, 130)), tile_size=92).shape
         torch.Size([2, 100, 130])
     """
+    if getattr(image, "ndim", None) == 4:
+        # A batch (N, C, H, W), as PyTorch and MONAI's sliding-window inference take it.
+        return torch.stack([predict_tiled(model, one, tile_size, margin, batch_size, device, progress)
+                            for one in image])
     pixels = _as_chw(image, model.in_channels)
     channels, height, width = pixels.shape
     grid = plan_tiles(model, height, width, tile_size, margin)
@@ -204,7 +217,7 @@ def _as_chw(image: np.ndarray | torch.Tensor, in_channels: int) -> np.ndarray:
     if array.ndim == 2:
         array = array[None]
     if array.ndim != 3:
-        raise ValueError(f"image must have shape (H, W) or (C, H, W), got shape {array.shape}")
+        raise ValueError(f"image must have shape (H, W), (C, H, W) or (N, C, H, W), got shape {array.shape}")
     if array.shape[0] != in_channels:
         raise ValueError(
             f"image has {array.shape[0]} channels (shape {array.shape}) but the model expects "
