@@ -327,3 +327,14 @@ def test_valid_sizes_in_closed_form_match_walking_the_network(depth):
 def test_sizes_far_from_valid_get_the_nearest_valid_size_at_once(call):
     with pytest.raises(ValueError, match="nearest sizes that work are"):
         call()
+
+
+def test_batch_norm_must_be_a_bool_not_a_string():
+    with pytest.raises(TypeError, match="batch_norm must be True or False"):
+        UNet(1, 2, batch_norm="False")
+
+
+@pytest.mark.parametrize("x, skip", [((5, 5), (8, 8)), ((6, 6), (5, 8))])
+def test_crop_and_concat_refuses_a_crop_without_a_centre(x, skip):
+    with pytest.raises(ValueError, match="even number of pixels"):
+        CropAndConcat()(torch.zeros(1, 2, *x), torch.zeros(1, 2, *skip))

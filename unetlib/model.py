@@ -105,8 +105,12 @@ class CropAndConcat(nn.Module):
     """
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        top = (skip.shape[-2] - x.shape[-2]) // 2
-        left = (skip.shape[-1] - x.shape[-1]) // 2
+        # An odd difference has no centre: the crop would sit half a pixel off the map below.
+        extra = (skip.shape[-2] - x.shape[-2], skip.shape[-1] - x.shape[-1])
+        if min(extra) < 0 or extra[0] % 2 or extra[1] % 2:
+            raise ValueError(f"the skip connection's map {tuple(skip.shape[-2:])} must be larger than the upsampled "
+                             f"{tuple(x.shape[-2:])} by an even number of pixels on each axis, to crop its centre")
+        top, left = extra[0] // 2, extra[1] // 2
         cropped = skip[..., top : top + x.shape[-2], left : left + x.shape[-1]]
         return torch.cat([cropped, x], dim=1)
 
@@ -333,7 +337,9 @@ class UNet(nn.Module):
         _check_channels(in_channels=in_channels, num_classes=num_classes, base_channels=base_channels)
         _check_depth_and_padding(depth, padding)
         _check_choice("up_mode", up_mode, UP_MODES)
-        if not (isinstance(dropout, (int, float)) and 0 <= dropout < 1):
+        if not isinstance(batch_norm, bool):
+            raise TypeError(f"batch_norm must be True or False, got {type(batch_norm).__name__} {batch_norm!r}")
+        if not (isinstance(dropout, (int, float)) and not isinstance(dropout, bool) and 0 <= dropout < 1):
             raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
         self.in_channels, self.num_classes, self.depth, self.padding = in_channels, num_classes, depth, padding
         self.config = {"in_channels": in_channels, "num_classes": num_classes, "depth": depth,
