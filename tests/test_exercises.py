@@ -526,3 +526,34 @@ def test_check_dihedral_average():
     assert "turn each prediction back" in check_dihedral_average(
         lambda f, x: _dihedral(f, x, turn_back=False)).message
     assert "the average differs" in check_dihedral_average(lambda f, x: f(x)).message
+
+
+# ---- Every wrong kind of answer gets a sentence, never a traceback ------------------------------
+
+import unetlib.exercises as exercises  # noqa: E402
+
+NUMBER_CHECKS = ["check_output_size", "check_same_padding", "check_parameter_count", "check_dense_output_size",
+                 "check_transpose_output_size", "check_output_padding", "check_is_valid_size",
+                 "check_unet_output_size", "check_dice", "check_border_weight", "check_object_f1",
+                 "check_valid_margin", "check_tile_count", "check_pixel_error"]
+WRONG_KINDS = {
+    "an array": lambda *args: np.zeros((2, 3)),
+    "a tuple": lambda *args: (1, 2),
+    "a string": lambda *args: "three",
+    "a complex number": lambda *args: 1 + 2j,
+    "a function that raises": lambda *args: 1 / 0,
+}
+
+
+@pytest.mark.parametrize("kind", WRONG_KINDS)
+@pytest.mark.parametrize("name", NUMBER_CHECKS)
+def test_a_check_wanting_a_number_explains_any_other_answer(name, kind):
+    result = getattr(exercises, name)(WRONG_KINDS[kind])
+    assert not result.passed and result.message.startswith("your function")
+
+
+@pytest.mark.parametrize("name", ["check_conv2d", "check_multichannel_conv", "check_mirror_pad", "check_dice"])
+def test_a_tensor_that_requires_grad_is_read_not_crashed_on(name):
+    answer = lambda *args: torch.zeros(3, 3, requires_grad=True)  # noqa: E731
+    result = getattr(exercises, name)(answer)
+    assert not result.passed and isinstance(result.message, str)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+import torch
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,12 @@ class CheckResult:
         return textwrap.fill(verdict, width=76, subsequent_indent="    ")
 
 
-def _call(function: Callable, *args) -> tuple[np.ndarray | None, str | None]:
-    """Run the reader's function; return (output, None) or (None, what went wrong)."""
+def _call(function: Callable, *args, number: bool = False) -> tuple[np.ndarray | None, str | None]:
+    """Run the reader's function; return (output, None) or (None, what went wrong).
+
+    With ``number=True`` the answer must be one number: an array, a tuple or a string gets a
+    sentence instead of reaching the check's comparisons (where NumPy would raise).
+    """
     if not callable(function):
         return None, f"pass your function itself (e.g. check(my_conv2d)), not {type(function).__name__}"
     try:
@@ -34,10 +39,16 @@ def _call(function: Callable, *args) -> tuple[np.ndarray | None, str | None]:
         return None, f"your function raised {type(error).__name__}: {error}"
     if result is None:
         return None, "your function returned None: did you forget the `return` line?"
+    if isinstance(result, torch.Tensor):
+        result = result.detach().cpu()  # a tensor that requires grad cannot become an array directly
     try:
-        return np.asarray(result, dtype=np.float64), None
-    except (TypeError, ValueError):
+        array = np.asarray(result, dtype=np.float64)
+    except (TypeError, ValueError, RuntimeError):
         return None, f"your function returned {type(result).__name__}, which is not an array of numbers"
+    if number and array.shape != ():
+        return None, (f"your function returned {type(result).__name__} of shape {array.shape}; it should return "
+                      "one number (sum or average the array?)")
+    return array, None
 
 
 def _size(shape: tuple[int, ...]) -> str:

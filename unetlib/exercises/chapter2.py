@@ -55,7 +55,7 @@ def check_output_size(function: Callable[[int, int, int, int, int], int]) -> Che
     cases = output_size_cases()
     answers = []
     for case in cases:
-        got, problem = _call(function, *case)
+        got, problem = _call(function, *case, number=True)
         if problem:
             return CheckResult(False, problem)
         if got.shape != ():
@@ -79,7 +79,7 @@ def check_same_padding(function: Callable[[int, int], int]) -> CheckResult:
     """Check a reader's ``function(kernel_size, dilation)``: the padding on each side that keeps
     the size of the input with stride 1, for odd kernels (1 to 9) and dilations 1 to 4."""
     for kernel, dilation in itertools.product((1, 3, 5, 7, 9), (1, 2, 3, 4)):
-        got, problem = _call(function, kernel, dilation)
+        got, problem = _call(function, kernel, dilation, number=True)
         if problem:
             return CheckResult(False, problem)
         size = 16

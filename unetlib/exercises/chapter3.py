@@ -25,7 +25,7 @@ def check_parameter_count(function: Callable[[int, int, int, bool], int]) -> Che
     learnable numbers in ``nn.Conv2d(in_channels, out_channels, kernel_size, bias=bias)``,
     compared with PyTorch's own count."""
     for c_in, c_out, k, bias in itertools.product((1, 3, 64), (1, 16, 128), (1, 3, 5), (True, False)):
-        got, problem = _call(function, c_in, c_out, k, bias)
+        got, problem = _call(function, c_in, c_out, k, bias, number=True)
         if problem:
             return CheckResult(False, problem)
         layer = nn.Conv2d(c_in, c_out, k, bias=bias, device="meta")  # shapes only, no memory

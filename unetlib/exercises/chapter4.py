@@ -87,7 +87,7 @@ def check_dense_output_size(function: Callable[[int], int]) -> CheckResult:
     (3x3 conv, 2x2 pool, 3x3 conv, 2x2 pool, 2x2 conv head) produces on an ``n x n`` canvas."""
     network = nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2), nn.Conv2d(1, 1, 3), nn.MaxPool2d(2), nn.Conv2d(1, 1, 2))
     for n in range(14, 120):
-        got, problem = _call(function, n)
+        got, problem = _call(function, n, number=True)
         if problem:
             return CheckResult(False, problem)
         with torch.no_grad():

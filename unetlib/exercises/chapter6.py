@@ -67,7 +67,7 @@ def check_is_valid_size(function: Callable[[int, int], bool]) -> CheckResult:
     for depth in (1, 2, 3, 4):
         accepted = set(valid_input_sizes(depth, 1, 400))
         for size in range(1, 401):
-            got, problem = _call(function, size, depth)
+            got, problem = _call(function, size, depth, number=True)
             if problem:
                 return CheckResult(False, f"{problem} (size {size}, depth {depth})")
             if bool(got) != (size in accepted):
@@ -88,7 +88,7 @@ def check_unet_output_size(function: Callable[[int, int], int]) -> CheckResult:
     every valid input size up to 600 and depths 1 to 4."""
     for depth in (1, 2, 3, 4):
         for size in valid_input_sizes(depth, 1, 600):
-            got, problem = _call(function, size, depth)
+            got, problem = _call(function, size, depth, number=True)
             if problem:
                 return CheckResult(False, f"{problem} (size {size}, depth {depth})")
             expected = output_size(size, depth)

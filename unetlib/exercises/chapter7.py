@@ -24,7 +24,7 @@ def check_dice(function: Callable[[np.ndarray, np.ndarray], float]) -> CheckResu
     cases = [(rng.random((8, 9)) < 0.3, rng.random((8, 9)) < 0.4) for _ in range(3)]
     cases += [(np.zeros((4, 4), bool), np.zeros((4, 4), bool)), (np.ones((3, 3), bool), np.zeros((3, 3), bool))]
     for prediction, truth in cases:
-        got, problem = _call(function, prediction.copy(), truth.copy())
+        got, problem = _call(function, prediction.copy(), truth.copy(), number=True)
         if problem:
             return CheckResult(False, problem)
         total = prediction.sum() + truth.sum()
@@ -45,7 +45,7 @@ def check_border_weight(function: Callable[[float, float, float, float], float])
     """Check a reader's ``function(d1, d2, w0, sigma)``: the paper's border term
     ``w0 * exp(-(d1 + d2)^2 / (2 sigma^2))``."""
     for d1, d2, w0, sigma in itertools.product((0.0, 1.0, 2.5), (1.0, 4.0), (10.0, 5.0), (5.0, 3.0)):
-        got, problem = _call(function, d1, d2, w0, sigma)
+        got, problem = _call(function, d1, d2, w0, sigma, number=True)
         if problem:
             return CheckResult(False, problem)
         expected = w0 * np.exp(-((d1 + d2) ** 2) / (2 * sigma**2))
@@ -65,7 +65,7 @@ def check_border_weight(function: Callable[[float, float, float, float], float])
 def check_object_f1(function: Callable[[int, int, int], float]) -> CheckResult:
     """Check a reader's ``function(matched, predicted, true)``: F1 = 2 matched / (predicted + true)."""
     for matched, predicted, true in ((1, 2, 2), (8, 10, 9), (0, 3, 5), (5, 5, 5)):
-        got, problem = _call(function, matched, predicted, true)
+        got, problem = _call(function, matched, predicted, true, number=True)
         if problem:
             return CheckResult(False, problem)
         precision, recall = matched / predicted, matched / true

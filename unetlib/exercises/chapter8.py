@@ -45,7 +45,7 @@ def check_valid_margin(function: Callable[[int, int], int]) -> CheckResult:
     on each side of its output, ``(tile_size - output_size) / 2``, for valid tiles up to 700."""
     for depth in (1, 2, 3, 4):
         for tile in valid_input_sizes(depth, 1, 700)[:6]:
-            got, problem = _call(function, tile, depth)
+            got, problem = _call(function, tile, depth, number=True)
             if problem:
                 return CheckResult(False, problem)
             expected = (tile - output_size(tile, depth)) // 2
@@ -61,7 +61,7 @@ def check_tile_count(function: Callable[[int, int], int]) -> CheckResult:
     """Check a reader's ``function(length, step)``: how many tiles, placed ``step`` pixels apart
     from 0, it takes to cover ``length`` pixels (the last tile may stick out)."""
     for length, step in itertools.product((1, 100, 383, 384, 385, 1000, 4096), (1, 64, 384)):
-        got, problem = _call(function, length, step)
+        got, problem = _call(function, length, step, number=True)
         if problem:
             return CheckResult(False, problem)
         expected = -(-length // step)

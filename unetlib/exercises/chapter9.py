@@ -25,7 +25,7 @@ def check_pixel_error(function: Callable[[np.ndarray, np.ndarray], float]) -> Ch
     for shape in ((6, 7), (10, 10), (3, 12)):
         truth = (rng.random(shape) < 0.3).astype(np.int64)
         prediction = np.where(rng.random(shape) < 0.2, 1 - truth, truth)
-        got, problem = _call(function, prediction, truth)
+        got, problem = _call(function, prediction, truth, number=True)
         if problem:
             return CheckResult(False, problem)
         wrong = int((prediction != truth).sum())
