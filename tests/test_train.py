@@ -350,3 +350,17 @@ def test_a_checkpoint_holding_code_is_refused_without_advice_to_run_it(tmp_path)
     with pytest.raises(ValueError, match="could run code") as caught:
         load_checkpoint(path)
     assert "weights_only=False" not in str(caught.value)
+
+
+def test_fixed_validation_crops_score_the_same_pixels_every_time():
+    from unetlib.data import RandomCrops
+
+    images, masks = [np.random.default_rng(0).random((1, 64, 64)).astype(np.float32)], [np.zeros((64, 64), np.int64)]
+    crops = RandomCrops(images, masks, crop=16, samples=6, augment=False, seed=5, fixed=True)
+    first = [crops[i][0] for i in range(6)]
+    again = [crops[i][0] for i in (5, 4, 3, 2, 1, 0)][::-1]
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert not torch.equal(first[0], first[1])
+    model = small_unet()
+    scores = [evaluate(model, crops, device="cpu")["loss"] for _ in range(3)]
+    assert scores[0] == scores[1] == scores[2]

@@ -55,7 +55,7 @@ def train_on_crops(images, targets, weight_maps=None, augment: bool = True, epoc
         weight_maps: optional weight maps for :func:`~unetlib.losses.weighted_cross_entropy`.
         augment: flips, rotations, elastic deformation and intensity jitter.
         epochs: epochs of 8 steps.
-        val: ``(images, targets)`` for the learning curves (16 fixed crops).
+        val: ``(images, targets)`` for the learning curves (16 crops, the same at every epoch).
         depth, base_channels: the U-Net's size.
         batch_norm: batch normalisation after every convolution.
         schedule, lr: the learning-rate schedule and its peak (:func:`~unetlib.train.learning_rate`).
@@ -68,7 +68,7 @@ def train_on_crops(images, targets, weight_maps=None, augment: bool = True, epoc
     torch.manual_seed(seed)
     model = UNet(1, 2, depth=depth, base_channels=base_channels, padding="same", batch_norm=batch_norm)
     crops = RandomCrops(images, targets, weight_maps, crop=128, samples=64, augment=augment, seed=seed)
-    val_crops = None if val is None else RandomCrops(*val, crop=128, samples=16, augment=False, seed=99)
+    val_crops = None if val is None else RandomCrops(*val, crop=128, samples=16, augment=False, seed=99, fixed=True)
     start = time.perf_counter()
     history = fit(model, crops, val=val_crops, epochs=epochs, lr=lr, batch_size=8, schedule=schedule,
                   device=choose_device(device), seed=seed, progress=False)

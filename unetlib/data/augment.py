@@ -159,18 +159,20 @@ class RandomCrops(torch.utils.data.Dataset):
         samples: items per epoch.
         augment: whether to flip, rotate, deform and jitter each crop (:class:`Augment`).
         seed: seed of the crop positions and augmentations (``fit`` reseeds it every epoch).
+        fixed: item ``i`` is the same crop every time it is read (seeded by ``(seed, i)``): for
+            validation sets, so that every evaluation scores the same pixels.
 
     Items:
         ``(image, target)`` or ``(image, target, weights)`` tensors.
     """
 
     def __init__(self, images, targets, weights=None, crop: int = 128, samples: int = 64, augment: bool = True,
-                 seed: int = 0):
+                 seed: int = 0, fixed: bool = False):
         if len(images) != len(targets) or (weights is not None and len(weights) != len(images)):
             raise ValueError(f"need one target (and weight map) per image: {len(images)} images, "
                              f"{len(targets)} targets, {None if weights is None else len(weights)} weight maps")
         self.images, self.targets, self.weights = list(images), list(targets), weights
-        self.samples = samples
+        self.samples, self.seed, self.fixed = samples, seed, fixed
         self.transform = Augment(crop=crop, elastic=0.5 if augment else 0.0, intensity=augment, flips=augment,
                                  seed=seed)
 
@@ -178,6 +180,10 @@ class RandomCrops(torch.utils.data.Dataset):
         return self.samples
 
     def __getitem__(self, index: int):
+        if not 0 <= index < self.samples:
+            raise IndexError(f"index {index} is out of range for {self.samples} samples")
+        if self.fixed:
+            self.transform.rng = np.random.default_rng([self.seed, index])
         rng = self.transform.rng
         which = int(rng.integers(0, len(self.images)))
         arrays = (self.images[which], self.targets[which]) + (() if self.weights is None else (self.weights[which],))
