@@ -364,3 +364,19 @@ def test_fixed_validation_crops_score_the_same_pixels_every_time():
     model = small_unet()
     scores = [evaluate(model, crops, device="cpu")["loss"] for _ in range(3)]
     assert scores[0] == scores[1] == scores[2]
+
+
+def test_a_flipped_byte_in_a_checkpoints_weights_is_detected(tmp_path):
+    path = tmp_path / "model.pt"
+    model = small_unet()
+    save_checkpoint(path, model, torch.optim.Adam(model.parameters()), epoch=1, history={})
+    assert load_checkpoint(path)["epoch"] == 1
+    # Find the bytes of one weight in the file and flip a bit there: torch.load still reads it.
+    data = bytearray(path.read_bytes())
+    weight = model.head.weight.detach().contiguous().numpy().tobytes()
+    at = bytes(data).find(weight)
+    assert at > 0
+    data[at + 5] ^= 0x10
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="damaged"):
+        load_checkpoint(path)

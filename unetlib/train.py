@@ -13,6 +13,7 @@ code hidden in a file. Resuming from a checkpoint continues exactly where traini
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import pickle
@@ -388,7 +389,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, optimiser: torch.optim.O
     """Write model config, weights, optimiser, epoch and history to ``path``, atomically.
 
     The data go to a temporary file in the same folder, which is then renamed over ``path``:
-    a crash during the save leaves the previous checkpoint intact.
+    a crash during the save leaves the previous checkpoint intact. A SHA-256 of every tensor is
+    saved with them; :func:`load_checkpoint` refuses a file whose tensors no longer match it.
 
     Example:
         >>> import tempfile
@@ -408,6 +410,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, optimiser: torch.optim.O
         "epoch": int(epoch),
         "history": {key: [float(v) for v in values] for key, values in history.items()},
     }
+    state["checksum"] = _checksum(state)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".partial")
     try:
         with os.fdopen(handle, "wb") as file:
@@ -417,6 +420,26 @@ def save_checkpoint(path: str | Path, model: nn.Module, optimiser: torch.optim.O
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def _checksum(state: dict) -> str:
+    """SHA-256 of every tensor in a checkpoint (names, dtypes, shapes and bytes), in a fixed order."""
+    digest = hashlib.sha256()
+
+    def visit(value, name: str) -> None:
+        if isinstance(value, torch.Tensor):
+            tensor = value.detach().cpu().contiguous()
+            digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+            digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        elif isinstance(value, dict):
+            for key in sorted(value, key=str):
+                visit(value[key], f"{name}/{key}")
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                visit(item, f"{name}/{index}")
+
+    visit({key: value for key, value in state.items() if key != "checksum"}, "")
+    return digest.hexdigest()
 
 
 def load_checkpoint(path: str | Path, model: nn.Module | None = None,
@@ -447,6 +470,9 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None,
     except (RuntimeError, EOFError, OSError) as error:
         raise ValueError(f"{path} is not a readable checkpoint (truncated, or not a file from torch.save): "
                          f"{type(error).__name__}: {error}") from None
+    if isinstance(state, dict) and "checksum" in state and state["checksum"] != _checksum(state):
+        raise ValueError(f"{path} is damaged: its tensors no longer match the checksum saved with them (a "
+                         "flipped byte, a bad copy); use another copy or an earlier checkpoint")
     if not isinstance(state, dict) or "model" not in state:
         keys = sorted(state) if isinstance(state, dict) else type(state).__name__
         raise ValueError(f"{path} is not a unetlib checkpoint: it has no 'model' entry (found {keys}); "
