@@ -557,3 +557,16 @@ def test_a_tensor_that_requires_grad_is_read_not_crashed_on(name):
     answer = lambda *args: torch.zeros(3, 3, requires_grad=True)  # noqa: E731
     result = getattr(exercises, name)(answer)
     assert not result.passed and isinstance(result.message, str)
+
+
+def test_check_conv2d_explains_a_right_shaped_answer_from_transposed_loops():
+    from unetlib.conv import conv2d
+
+    # Right on square images; right shape but wrong values on the first non-square one, where
+    # comparing got.T with the answer used to crash.
+    def right_on_squares(image, kernel):
+        out = conv2d(image, kernel)
+        return out if image.shape[0] == image.shape[1] else out[::-1]
+
+    result = check_conv2d(right_on_squares)
+    assert not result.passed and "values differ" in result.message
