@@ -40,8 +40,8 @@ SECTIONS = [
      "every second charged to one part (exclusively: a nested part's time is not counted twice). "
      "*before*: what the chapters trained until they were made fast (Chapter 7: 360 steps per run, no "
      "batch norm, constant learning rate, 3 runs; Chapter 9: 480 steps); *after*: what they train now "
-     "(Chapter 7: 96 steps per run with batch norm, warm-up + cosine and channels-last memory, 9 runs "
-     "for 3 seeds of 3 recipes; Chapter 9: 192 steps). Seconds are for one run."),
+     "(Chapter 7: 96 steps per run with batch norm, warm-up + cosine and channels-last memory, 3 runs, "
+     "the other seeds read from a results file; Chapter 9: 192 steps). Seconds are for one run."),
     ("step", "One training step, and what makes it cheaper", "bench_step.py",
      "Chapter 7's U-Net (3 levels, 16 channels, same padding), one step on a batch of 8 crops of 128x128: "
      "forward, backward, Adam. All variants timed round by round in one process; medians, and the ratio "
