@@ -135,6 +135,26 @@ def chapter9(timer: PartTimer, when: str) -> tuple[float, int]:
     return time.perf_counter() - start, 1
 
 
+def pivot(columns: dict[str, dict[str, float]], runs: dict[str, int], where: str) -> list[dict]:
+    """One row per part, one column per chapter and version: seconds for one run, and its share."""
+    parts = sorted({part for seconds in columns.values() for part in seconds} - {"total (one run)", "other"},
+                   key=lambda part: -max(seconds.get(part, 0.0) for seconds in columns.values()))
+    rows = []
+    for part in parts + ["other", "total (one run)"]:
+        row = {"part": part}
+        for name, seconds in columns.items():
+            value, total = seconds.get(part), seconds["total (one run)"]
+            if value is None:
+                row[f"{name} (s)"] = "-"  # this chapter does no such work
+            else:
+                row[f"{name} (s)"] = f"{value:.1f}" if part == "total (one run)" else f"{value:.1f} ({100 * value / total:.0f}%)"
+        row["machine"] = where
+        rows.append(row)
+    rows.append({"part": "runs in the chapter", **{f"{name} (s)": str(count) for name, count in runs.items()},
+                 "machine": where})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", choices=["before", "after"])
@@ -142,20 +162,21 @@ def main() -> None:
     args = parser.parse_args()
     where = machine("cpu")
     print(f"machine: {where}")
-    rows = []
+    columns: dict[str, dict[str, float]] = {}
+    runs: dict[str, int] = {}
     for chapter, work in (("7", chapter7), ("9", chapter9)):
         for when in ("before", "after"):
             if args.only and when != args.only:
                 continue
             timer = PartTimer()
             with timer.patched(TARGETS):
-                wall, runs = work(timer, when)
+                wall, runs[f"Ch. {chapter} {when}"] = work(timer, when)
             timer.seconds["other"] = wall - sum(timer.seconds.values())
-            print(f"\nChapter {chapter}, {when}: {wall:.1f} s for one run ({runs} per chapter)")
+            columns[f"Ch. {chapter} {when}"] = {**timer.seconds, "total (one run)": wall}
+            print(f"\nChapter {chapter}, {when}: {wall:.1f} s for one run ({runs[f'Ch. {chapter} {when}']} per chapter)")
             for part, seconds in sorted(timer.seconds.items(), key=lambda item: -item[1]):
                 print(f"  {part:38}{seconds:8.1f} s {100 * seconds / wall:5.0f}%")
-                rows.append({"chapter": chapter, "when": when, "part": part, "seconds (one run)": f"{seconds:.1f}",
-                             "share": f"{100 * seconds / wall:.0f}%", "runs in the chapter": runs, "machine": where})
+    rows = pivot(columns, runs, where)
     save_rows(args.json, "profile", rows)
 
 
