@@ -83,7 +83,10 @@ def main() -> None:
     train_ids, test_ids = range(0, 13), range(15, 20)
     separated = [split_touching(inst) for inst in instances]
     weights = [weight_map(label(s), balance=False) for s in separated]
-    pick = (lambda items, ids: [items[i] for i in ids])
+
+    def pick(items, ids):
+        return [items[i] for i in ids]
+
     rows = []
     for name, recipe in RECIPES.items():
         print(f"\n{name}: {recipe}")

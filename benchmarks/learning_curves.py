@@ -53,7 +53,10 @@ def recipe_data(images, instances):
 
 def run(images, instances, data, recipe: str, epochs: int, seed: int, **settings) -> dict:
     targets, weights, augment = data[recipe]
-    pick = (lambda items: None if items is None else [items[i] for i in TRAIN_IDS])
+
+    def pick(items):
+        return None if items is None else [items[i] for i in TRAIN_IDS]
+
     model, _, seconds = train_on_crops(pick(images), pick(targets), pick(weights), augment=augment, epochs=epochs,
                                        seed=seed, device="cpu", **settings)
     scores = {}

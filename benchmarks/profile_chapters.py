@@ -99,7 +99,10 @@ def chapter7(timer: PartTimer, when: str) -> tuple[float, int]:
     weights = [timer.wrap("weight maps", weight_map)(label(s), balance=False) for s in separated]
     binary = [(inst > 0).astype(np.int64) for inst in instances]
     train_ids, val_ids, test_ids = range(13), range(13, 15), range(15, 20)
-    pick = (lambda items, ids: [items[i] for i in ids])
+
+    def pick(items, ids):
+        return [items[i] for i in ids]
+
     settings = OLD if when == "before" else {}
     model, _, _ = experiments.train_on_crops(
         pick(images, train_ids), pick(separated, train_ids), pick(weights, train_ids), augment=True,

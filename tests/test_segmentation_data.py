@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import http.server
-import re
 import shutil
 import threading
 from pathlib import Path
