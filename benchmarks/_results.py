@@ -14,6 +14,10 @@ from pathlib import Path
 
 import torch
 
+# What Chapter 7 trained before it was made fast (the "old" rows of several benchmarks), as
+# unetlib.experiments.train_on_crops arguments: no batch norm, a constant learning rate of 1e-3.
+OLD_RECIPE = {"batch_norm": False, "schedule": "constant", "lr": 1e-3}
+
 
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo (Linux), else what ``platform`` knows."""

@@ -34,10 +34,10 @@ from unetlib.losses import weight_map
 from unetlib.model import UNet
 from unetlib.train import choose_device, fit
 
-from _results import machine, save_rows
+from _results import OLD_RECIPE, machine, save_rows
 
 RECIPES = {
-    "old": dict(batch_norm=False, lr=1e-3, schedule="constant", channels_last=False, epochs=45),
+    "old": dict(OLD_RECIPE, channels_last=False, epochs=45),
     "new": dict(batch_norm=True, lr=3e-3, schedule="warmup-cosine", channels_last=True, epochs=12),
 }
 

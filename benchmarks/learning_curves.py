@@ -34,12 +34,11 @@ from unetlib.data import load_bbbc039, split_touching
 from unetlib.experiments import score_on_images, train_on_crops
 from unetlib.losses import weight_map
 
-from _results import machine
+from _results import OLD_RECIPE, machine
 
 HERE = Path(__file__).resolve().parent
 TRAIN_IDS, VAL_IDS, TEST_IDS = range(0, 13), range(13, 15), range(15, 20)
 RECIPES = ("baseline", "gaps + augmentation", "gaps + augmentation + weight map")
-OLD = dict(batch_norm=False, schedule="constant", lr=1e-3)
 
 
 def recipe_data(images, instances):
@@ -83,7 +82,7 @@ def main() -> None:
                 rows.append({"schedule": "fast", **run(images, instances, data, recipe, epochs, seed)})
                 print(rows[-1], flush=True)
             if args.old_epochs and seed in args.old_seeds:
-                rows.append({"schedule": "old", **run(images, instances, data, recipe, args.old_epochs, seed, **OLD)})
+                rows.append({"schedule": "old", **run(images, instances, data, recipe, args.old_epochs, seed, **OLD_RECIPE)})
                 print(rows[-1], flush=True)
     results = {
         "what": "pixel Dice and object F1 of Chapter 7's recipes against training length, on the validation "

@@ -35,7 +35,7 @@ import unetlib.train as train_module
 from unetlib.data import load_bbbc039, load_isbi2012, split_touching
 from unetlib.losses import weight_map
 
-from _results import machine, save_rows
+from _results import OLD_RECIPE, machine, save_rows
 
 
 class PartTimer:
@@ -87,7 +87,6 @@ TARGETS = [
 ]
 
 ABSORBING = {"validation crops (every epoch)", "whole-image prediction", "test-time augmentation (8 views)"}
-OLD = dict(batch_norm=False, schedule="constant", lr=1e-3)
 
 
 def chapter7(timer: PartTimer, when: str) -> tuple[float, int]:
@@ -103,7 +102,7 @@ def chapter7(timer: PartTimer, when: str) -> tuple[float, int]:
     def pick(items, ids):
         return [items[i] for i in ids]
 
-    settings = OLD if when == "before" else {}
+    settings = OLD_RECIPE if when == "before" else {}
     model, _, _ = experiments.train_on_crops(
         pick(images, train_ids), pick(separated, train_ids), pick(weights, train_ids), augment=True,
         epochs=45 if when == "before" else 12, device="cpu",
@@ -120,7 +119,7 @@ def chapter9(timer: PartTimer, when: str) -> tuple[float, int]:
     train_ids, val_ids, test_ids = range(20), range(20, 25), range(25, 30)
     weights = [timer.wrap("weight maps", weight_map)(experiments.cells_from_membranes(membranes[i]))
                for i in train_ids]
-    settings = OLD if when == "before" else {}
+    settings = OLD_RECIPE if when == "before" else {}
     model, _, _ = experiments.train_on_crops(
         [images[i] for i in train_ids], [membranes[i] for i in train_ids], weights,
         epochs=60 if when == "before" else 24, depth=4, batch_norm=True, device="cpu",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 
 import numpy as np
 import pytest
@@ -212,7 +213,9 @@ def test_learning_rate_refuses_unknown_schedules(arguments, message):
         learning_rate(0, 10, 1e-3, **arguments)
 
 
-def test_fit_sets_the_scheduled_rate_at_every_step():
+@contextlib.contextmanager
+def recorded_learning_rates():
+    """Record the learning rate of every Adam step that fit takes, in a list."""
     seen = []
 
     class Recording(torch.optim.Adam):
@@ -220,13 +223,18 @@ def test_fit_sets_the_scheduled_rate_at_every_step():
             seen.append(self.param_groups[0]["lr"])
             return super().step(closure)
 
-    model = small_unet()
     original, torch.optim.Adam = torch.optim.Adam, Recording
     try:
-        fit(model, CellCrops(4), epochs=3, batch_size=2, lr=0.01, schedule="warmup-cosine", device="cpu",
-            progress=False)
+        yield seen
     finally:
         torch.optim.Adam = original
+
+
+def test_fit_sets_the_scheduled_rate_at_every_step():
+    model = small_unet()
+    with recorded_learning_rates() as seen:
+        fit(model, CellCrops(4), epochs=3, batch_size=2, lr=0.01, schedule="warmup-cosine", device="cpu",
+            progress=False)
     assert seen == pytest.approx([learning_rate(s, 6, 0.01, "warmup-cosine") for s in range(6)])
 
 
@@ -266,21 +274,11 @@ def test_an_update_that_blows_up_the_model_is_caught_before_it_is_saved(tmp_path
 
 
 def test_resuming_with_a_new_learning_rate_uses_it(tmp_path):
-    seen = []
-
-    class Recording(torch.optim.Adam):
-        def step(self, closure=None):
-            seen.append(self.param_groups[0]["lr"])
-            return super().step(closure)
-
     fit(small_unet(), CellCrops(4), epochs=1, batch_size=2, lr=1e-3, device="cpu", progress=False,
         checkpoint=tmp_path / "run.pt")
-    original, torch.optim.Adam = torch.optim.Adam, Recording
-    try:
+    with recorded_learning_rates() as seen:
         fit(small_unet(), CellCrops(4), epochs=2, batch_size=2, lr=0.5, device="cpu", progress=False,
             resume=tmp_path / "run.pt")
-    finally:
-        torch.optim.Adam = original
     assert seen == [0.5, 0.5]  # not the 1e-3 the restored optimiser state carried
 
 

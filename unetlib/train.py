@@ -78,8 +78,7 @@ def learning_rate(step: int, total_steps: int, lr: float, schedule: str = "const
         >>> [round(learning_rate(s, 10, 1.0, "warmup-cosine", warmup=0.2), 3) for s in range(10)]
         [0.1, 0.55, 1.0, 0.962, 0.854, 0.691, 0.5, 0.309, 0.146, 0.038]
     """
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    _check_schedule(schedule)
     if not 0 <= warmup < 1:
         raise ValueError(f"warmup is the share of steps spent warming up, in [0, 1), got {warmup!r}")
     if schedule == "constant":
@@ -89,6 +88,11 @@ def learning_rate(step: int, total_steps: int, lr: float, schedule: str = "const
         return lr * (0.1 + 0.9 * step / warmup_steps)
     progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
     return lr * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _check_schedule(schedule: str) -> None:
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
 
 
 def _centre_crop(array: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -184,8 +188,7 @@ def fit(
         raise TypeError(f"lr must be a number, got {type(lr).__name__} {lr!r}")
     if not (math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a positive, finite number (1e-3 is a common start), got {lr!r}")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    _check_schedule(schedule)
     device = choose_device(device)
     model.to(device)
     if channels_last:
@@ -266,8 +269,10 @@ def _check_finite_model(model: nn.Module, batch, device: torch.device, channels_
         was_training = model.training
         model.eval()
         image = batch[0].to(device)
-        logits = model(image.contiguous(memory_format=torch.channels_last) if channels_last else image)
-        model.train(was_training)
+        try:
+            logits = model(image.contiguous(memory_format=torch.channels_last) if channels_last else image)
+        finally:
+            model.train(was_training)
         if torch.isfinite(logits).all():
             return
     where = f"weights ({', '.join(broken[:3])}{', ...' if len(broken) > 3 else ''})" if broken else "outputs"
