@@ -50,3 +50,11 @@ def test_the_recipe_reproduces_the_chapters_numbers(monkeypatch):
     stated_dice, stated_f1 = published("gaps + augmentation + weight map")
     assert np.isclose(dice, stated_dice, atol=0.01), (dice, stated_dice)
     assert np.isclose(f1, stated_f1, atol=0.02), (f1, stated_f1)
+
+
+def test_load_results_names_the_files_it_has():
+    from unetlib.experiments import load_results
+
+    assert load_results("chapter7_learning_curves")["seeds"] == [0, 1, 2]
+    with pytest.raises(ValueError, match=r"no results file named 'chapter7'.*chapter7_learning_curves"):
+        load_results("chapter7")

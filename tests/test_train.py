@@ -292,6 +292,8 @@ def test_resuming_with_a_new_learning_rate_uses_it(tmp_path):
     (dict(lr="0.1"), TypeError, "lr must be a number"),
     (dict(lr=float("nan")), ValueError, "positive, finite"),
     (dict(device="gpu"), ValueError, "device must be"),
+    (dict(schedule="cosine"), ValueError, "schedule must be one of"),
+    (dict(on_epoch_end="print"), TypeError, "on_epoch_end must be a function"),
 ])
 def test_fit_names_the_bad_argument(arguments, error, message):
     data = torch.utils.data.TensorDataset(torch.rand(2, 1, 16, 16), torch.zeros(2, 16, 16, dtype=torch.long))

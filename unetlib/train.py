@@ -189,6 +189,8 @@ def fit(
     if not (math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a positive, finite number (1e-3 is a common start), got {lr!r}")
     _check_schedule(schedule)
+    if on_epoch_end is not None and not callable(on_epoch_end):
+        raise TypeError(f"on_epoch_end must be a function on_epoch_end(epoch, history), got {on_epoch_end!r}")
     device = choose_device(device)
     model.to(device)
     if channels_last:
