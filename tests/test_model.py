@@ -202,19 +202,24 @@ def test_bad_inputs_fail_before_any_computation(make, x, error, words):
 
 
 @pytest.mark.parametrize(
-    "arguments, words",
+    "arguments, error, words",
     [
-        ({"in_channels": 0}, "in_channels"),
-        ({"num_classes": 1.5}, "num_classes"),
-        ({"depth": -1}, "depth"),
-        ({"padding": "full"}, "padding must be one of"),
-        ({"up_mode": "nearest"}, "up_mode must be one of"),
-        ({"dropout": 1.0}, "dropout"),
-        ({"base_channels": 0}, "base_channels"),
+        ({"in_channels": 0}, ValueError, "in_channels must be at least 1"),
+        ({"num_classes": 1.5}, TypeError, "num_classes must be an int, got float 1.5"),
+        ({"depth": -1}, ValueError, "depth must be at least 0"),
+        ({"depth": 2.0}, TypeError, "depth must be an int"),
+        ({"padding": "full"}, ValueError, "padding must be one of"),
+        ({"padding": 1}, TypeError, "padding must be one of"),
+        ({"up_mode": "nearest"}, ValueError, "up_mode must be one of"),
+        ({"dropout": 1.0}, ValueError, "dropout must be less than 1"),
+        ({"dropout": "0.1"}, TypeError, "dropout must be a number"),
+        ({"dropout": float("nan")}, ValueError, "dropout must be a finite number"),
+        ({"base_channels": 0}, ValueError, "base_channels must be at least 1"),
+        ({"batch_norm": "False"}, TypeError, "batch_norm must be True or False"),
     ],
 )
-def test_bad_constructor_arguments_are_named(arguments, words):
-    with pytest.raises(ValueError, match=words):
+def test_bad_constructor_arguments_are_named(arguments, error, words):
+    with pytest.raises(error, match=words):
         UNet(**({"in_channels": 1, "num_classes": 2} | arguments))
 
 

@@ -7,7 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from unetlib.conv import conv2d, conv_matrix, conv_transpose2d, conv_transpose_output_size
+from unetlib.conv import conv2d
+from unetlib.transposed import conv_matrix, conv_transpose2d, conv_transpose_output_size
 
 
 def random_config(rng: np.random.Generator) -> dict:

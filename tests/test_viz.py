@@ -80,7 +80,7 @@ def test_animation_html_requires_alt_text():
         (lambda: show_images([np.zeros((2, 2))], ["a", "b"]), ValueError, "one entry per image"),
         (lambda: show_images([np.zeros(3)]), ValueError, r"images\[0\] must be"),
         (lambda: show_images([np.zeros((2, 2))], symmetric=[True, False]), ValueError, "symmetric"),
-        (lambda: show_number_grid(np.zeros(3)), ValueError, "2-D array"),
+        (lambda: show_number_grid(np.zeros(3)), ValueError, "values must be 2-D"),
         (lambda: sliding_window_animation(np.zeros((2, 2)), np.ones((3, 3))), ValueError, "spans 3 pixels"),
     ],
 )

@@ -24,6 +24,8 @@ from typing import Union
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from unetlib._checks import choice, int_pair, integer, is_int, real_array
+
 IntPair = Union[int, tuple[int, int]]
 Padding = Union[int, tuple[int, int], str]
 
@@ -34,50 +36,12 @@ _NUMPY_PAD_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge
 __all__ = [
     "PADDING_MODES",
     "conv2d",
-    "conv_matrix",
-    "conv_transpose2d",
-    "conv_transpose_output_size",
     "conv2d_naive",
     "convolve2d",
     "conv_output_size",
     "dilate_kernel",
     "pad2d",
 ]
-
-
-# --------------------------------------------------------------------------------------------
-# Argument checking. Every error names the argument, the value received and what would work.
-# --------------------------------------------------------------------------------------------
-
-
-def _pair(value: IntPair, name: str, minimum: int) -> tuple[int, int]:
-    """Turn ``3`` or ``(3, 2)`` into a pair of ints, each at least ``minimum``."""
-    pair = (value, value) if _is_int(value) else value
-    if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(_is_int(v) for v in pair)):
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _as_float_array(value: object, name: str) -> np.ndarray:
-    """An array of real numbers; integers and booleans become float64."""
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{name} must hold real numbers (bool, int or float), got dtype {array.dtype}; "
-            f"convert it with np.asarray({name}, dtype=float)"
-        )
-    return array if array.dtype.kind == "f" else array.astype(np.float64)
-
-
-def _check_padding_mode(padding_mode: str) -> None:
-    if padding_mode not in PADDING_MODES:
-        raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -126,10 +90,7 @@ def conv_output_size(
         ("stride", stride, 1),
         ("dilation", dilation, 1),
     ):
-        if not _is_int(value):
-            raise TypeError(f"{name} must be an int, got {value!r}")
-        if value < minimum:
-            raise ValueError(f"{name} must be at least {minimum}, got {value}")
+        integer(value, name, minimum=minimum)
     return _axis_geometry(input_size, kernel_size, stride, padding, dilation, axis="")[2]
 
 
@@ -166,7 +127,7 @@ def _padding_amounts(
             total = dilation * (kernel_size - 1)
             return total // 2, total - total // 2
         raise ValueError(f"padding must be an int, a pair of ints, 'valid' or 'same', got {padding!r}")
-    if not _is_int(padding):
+    if not is_int(padding):
         raise TypeError(f"padding must be an int, a pair of ints, 'valid' or 'same', got {padding!r}")
     if padding < 0:
         raise ValueError(f"padding must be at least 0, got {padding}")
@@ -195,11 +156,11 @@ def pad2d(x: np.ndarray, padding: Union[int, tuple[int, ...]], mode: str = "zero
         >>> pad2d(np.array([[1, 2, 3]]), (2, 2, 0, 0), mode="reflect")
         array([[3., 2., 1., 2., 3., 2., 1.]])
     """
-    x = _as_float_array(x, "x")
+    x = real_array(x, "x")
     if x.ndim < 2:
         raise ValueError(f"x must have at least 2 dimensions (..., H, W), got shape {x.shape}")
-    _check_padding_mode(mode)
-    if _is_int(padding):
+    choice(mode, "padding_mode", PADDING_MODES)
+    if is_int(padding):
         left = right = top = bottom = padding
     elif isinstance(padding, (tuple, list)) and len(padding) == 2:
         (top, left), (bottom, right) = padding, padding
@@ -211,7 +172,7 @@ def pad2d(x: np.ndarray, padding: Union[int, tuple[int, ...]], mode: str = "zero
         )
     amounts = {"top": top, "bottom": bottom, "left": left, "right": right}
     for side, amount in amounts.items():
-        if not _is_int(amount) or amount < 0:
+        if not is_int(amount) or amount < 0:
             raise ValueError(f"padding must be whole numbers >= 0, got {padding!r} ({side} = {amount!r})")
     height, width = x.shape[-2:]
     _check_padding_fits(mode, max(top, bottom), height, "height")
@@ -261,8 +222,8 @@ class _Prepared:
 
 
 def _prepare(x, weight, bias, stride, padding, dilation, padding_mode) -> _Prepared:
-    x = _as_float_array(x, "x")
-    weight = _as_float_array(weight, "weight")
+    x = real_array(x, "x")
+    weight = real_array(weight, "weight")
     input_ndim = x.ndim
     if input_ndim == 2:
         if weight.ndim != 2:
@@ -293,10 +254,10 @@ def _prepare(x, weight, bias, stride, padding, dilation, padding_mode) -> _Prepa
         raise ValueError(f"x and weight need at least one pixel, got {x.shape} and {weight.shape}")
     out_channels = weight.shape[0]
     bias = _check_bias(bias, out_channels)
-    stride = _pair(stride, "stride", minimum=1)
-    dilation = _pair(dilation, "dilation", minimum=1)
-    _check_padding_mode(padding_mode)
-    if isinstance(padding, str) or _is_int(padding):
+    stride = int_pair(stride, "stride", minimum=1)
+    dilation = int_pair(dilation, "dilation", minimum=1)
+    choice(padding_mode, "padding_mode", PADDING_MODES)
+    if isinstance(padding, str) or is_int(padding):
         padding = (padding, padding)
     if not (isinstance(padding, (tuple, list)) and len(padding) == 2):
         raise TypeError(f"padding must be an int, a pair of ints, 'valid' or 'same', got {padding!r}")
@@ -314,7 +275,7 @@ def _prepare(x, weight, bias, stride, padding, dilation, padding_mode) -> _Prepa
 def _check_bias(bias, out_channels: int) -> np.ndarray:
     if bias is None:
         return np.zeros(out_channels)
-    bias = _as_float_array(bias, "bias")
+    bias = real_array(bias, "bias")
     if bias.ndim == 0 and out_channels == 1:
         return bias.reshape(1)
     if bias.shape != (out_channels,):
@@ -456,7 +417,7 @@ def convolve2d(
         >>> np.allclose(convolve2d(image, kernel), scipy_convolve2d(image, kernel, mode="valid"))
         True
     """
-    weight = _as_float_array(weight, "weight")
+    weight = real_array(weight, "weight")
     return conv2d(x, weight[..., ::-1, ::-1], bias, stride, padding, dilation, padding_mode)
 
 
@@ -480,16 +441,12 @@ def dilate_kernel(weight: np.ndarray, dilation: IntPair) -> np.ndarray:
                [0., 0., 0.],
                [3., 0., 4.]])
     """
-    weight = _as_float_array(weight, "weight")
+    weight = real_array(weight, "weight")
     if weight.ndim < 2:
         raise ValueError(f"weight must have at least 2 dimensions (..., kH, kW), got shape {weight.shape}")
-    d_h, d_w = _pair(dilation, "dilation", 1)
+    d_h, d_w = int_pair(dilation, "dilation", 1)
     k_h, k_w = weight.shape[-2:]
     dilated = np.zeros(weight.shape[:-2] + (d_h * (k_h - 1) + 1, d_w * (k_w - 1) + 1), dtype=weight.dtype)
     dilated[..., ::d_h, ::d_w] = weight
     return dilated
 
-
-# The transposed convolution runs this module's arithmetic backwards; it lives in its own module
-# (unetlib.transposed) to keep this one short, and is part of unetlib.conv's interface.
-from unetlib.transposed import conv_matrix, conv_transpose2d, conv_transpose_output_size  # noqa: E402

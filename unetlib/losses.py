@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from scipy.ndimage import distance_transform_edt, find_objects
 
-from unetlib.data.segmentation import _as_label_image
+from unetlib._checks import boolean, label_image, number
 
 __all__ = ["combined_loss", "dice_loss", "weight_map", "weighted_cross_entropy"]
 
@@ -43,9 +43,9 @@ def weight_map(instances: np.ndarray, w0: float = 10.0, sigma: float = 5.0, bala
         >>> [round(float(w), 2) for w in weight_map(cells, balance=False)[0]]
         [1.0, 1.0, 1.0, 9.35, 9.35, 1.0, 1.0, 1.0, 1.0]
     """
-    instances = _as_label_image(instances, "instances")
-    if sigma <= 0 or w0 < 0:
-        raise ValueError(f"need sigma > 0 and w0 >= 0, got sigma={sigma!r}, w0={w0!r}")
+    instances = label_image(instances, "instances")
+    sigma, w0 = number(sigma, "sigma", above=0), number(w0, "w0", minimum=0)
+    balance = boolean(balance, "balance")
     foreground = instances > 0
     if balance:
         weights = np.empty(instances.shape, dtype=np.float64)

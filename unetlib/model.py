@@ -17,11 +17,13 @@ and the output cropped back.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from unetlib._checks import boolean, choice, integer, number
 
 __all__ = [
     "CropAndConcat",
@@ -29,6 +31,7 @@ __all__ = [
     "Down",
     "Stage",
     "UNet",
+    "UNetConfig",
     "Up",
     "init_paper_weights",
     "output_size",
@@ -66,7 +69,7 @@ class DoubleConv(nn.Sequential):
 
     def __init__(self, in_channels: int, out_channels: int, padding: str = "valid", batch_norm: bool = False):
         _check_channels(in_channels=in_channels, out_channels=out_channels)
-        _check_choice("padding", padding, PADDINGS)
+        choice(padding, "padding", PADDINGS)
         layers: list[nn.Module] = []
         for channels_in in (in_channels, out_channels):
             layers.append(nn.Conv2d(channels_in, out_channels, 3, padding=1 if padding == "same" else 0,
@@ -137,7 +140,7 @@ class Up(nn.Module):
                  batch_norm: bool = False):
         super().__init__()
         _check_channels(in_channels=in_channels, out_channels=out_channels)
-        _check_choice("up_mode", up_mode, UP_MODES)
+        choice(up_mode, "up_mode", UP_MODES)
         if in_channels % 2:
             raise ValueError(f"in_channels must be even (the up step halves it), got {in_channels}")
         if up_mode == "transpose":
@@ -204,9 +207,8 @@ class _TooSmall(Exception):
 
 
 def _check_depth_and_padding(depth: int, padding: str) -> None:
-    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
-        raise ValueError(f"depth must be an int >= 0 (the number of pooling steps), got {depth!r}")
-    _check_choice("padding", padding, PADDINGS)
+    integer(depth, "depth", minimum=0, hint=" (the number of pooling steps)")
+    choice(padding, "padding", PADDINGS)
 
 
 def output_size(input_size: int, depth: int = 4, padding: str = "valid") -> int:
@@ -277,8 +279,7 @@ def _nearest_valid(size: int, depth: int) -> tuple[int | None, int]:
 
 def _check_size(size: int, depth: int, padding: str, what: str) -> None:
     """Raise a ValueError that says what to do, for a size this network cannot take."""
-    if not isinstance(size, int) or isinstance(size, bool):
-        raise TypeError(f"{what} must be an int, got {size!r}")
+    integer(size, what)
     if padding == "same":
         if size < 2**depth:
             raise ValueError(
@@ -304,6 +305,30 @@ def _check_size(size: int, depth: int, padding: str, what: str) -> None:
 # --------------------------------------------------------------------------------------------
 # The network
 # --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """Everything needed to build a :class:`UNet` again, held once (checkpoints store it as a dict).
+
+    Example:
+        >>> config = UNetConfig(in_channels=1, num_classes=2, depth=2, base_channels=8)
+        >>> UNet(**config.as_dict()).config == config
+        True
+    """
+
+    in_channels: int
+    num_classes: int
+    depth: int = 4
+    base_channels: int = 64
+    padding: str = "valid"
+    up_mode: str = "transpose"
+    batch_norm: bool = False
+    dropout: float = 0.0
+
+    def as_dict(self) -> dict:
+        """The fields as a plain dict (what a ``weights_only`` checkpoint can hold)."""
+        return asdict(self)
 
 
 class UNet(nn.Module):
@@ -336,15 +361,13 @@ class UNet(nn.Module):
         super().__init__()
         _check_channels(in_channels=in_channels, num_classes=num_classes, base_channels=base_channels)
         _check_depth_and_padding(depth, padding)
-        _check_choice("up_mode", up_mode, UP_MODES)
-        if not isinstance(batch_norm, bool):
-            raise TypeError(f"batch_norm must be True or False, got {type(batch_norm).__name__} {batch_norm!r}")
-        if not (isinstance(dropout, (int, float)) and not isinstance(dropout, bool) and 0 <= dropout < 1):
-            raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        choice(up_mode, "up_mode", UP_MODES)
+        batch_norm = boolean(batch_norm, "batch_norm")
+        dropout = number(dropout, "dropout", minimum=0, below=1, hint=" (a probability in [0, 1))")
         self.in_channels, self.num_classes, self.depth, self.padding = in_channels, num_classes, depth, padding
-        self.config = {"in_channels": in_channels, "num_classes": num_classes, "depth": depth,
-                       "base_channels": base_channels, "padding": padding, "up_mode": up_mode,
-                       "batch_norm": batch_norm, "dropout": float(dropout)}
+        # Everything needed to build this network again: checkpoints and tiling read it from here.
+        self.config = UNetConfig(in_channels, num_classes, depth, base_channels, padding, up_mode,
+                                 batch_norm, dropout)
         widths = [base_channels * 2**level for level in range(depth + 1)]
         self.widths = widths
 
@@ -476,10 +499,4 @@ def init_paper_weights(model: nn.Module) -> nn.Module:
 
 def _check_channels(**counts: int) -> None:
     for name, value in counts.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+        integer(value, name, minimum=1)

@@ -26,9 +26,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from unetlib._checks import boolean, choice, integer, number
 from unetlib.losses import weighted_cross_entropy
 from unetlib.metrics import dice
-from unetlib.model import UNet
+from unetlib.model import UNet, UNetConfig
 
 __all__ = ["choose_device", "evaluate", "fit", "learning_rate", "load_checkpoint", "predict", "predict_tta",
            "save_checkpoint"]
@@ -78,9 +79,10 @@ def learning_rate(step: int, total_steps: int, lr: float, schedule: str = "const
         >>> [round(learning_rate(s, 10, 1.0, "warmup-cosine", warmup=0.2), 3) for s in range(10)]
         [0.1, 0.55, 1.0, 0.962, 0.854, 0.691, 0.5, 0.309, 0.146, 0.038]
     """
-    _check_schedule(schedule)
-    if not 0 <= warmup < 1:
-        raise ValueError(f"warmup is the share of steps spent warming up, in [0, 1), got {warmup!r}")
+    step, total_steps = integer(step, "step", minimum=0), integer(total_steps, "total_steps", minimum=1)
+    lr = number(lr, "lr", above=0)
+    choice(schedule, "schedule", SCHEDULES)
+    warmup = number(warmup, "warmup", minimum=0, below=1, hint=" (the share of steps spent warming up)")
     if schedule == "constant":
         return lr
     warmup_steps = round(warmup * total_steps)
@@ -88,11 +90,6 @@ def learning_rate(step: int, total_steps: int, lr: float, schedule: str = "const
         return lr * (0.1 + 0.9 * step / warmup_steps)
     progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
     return lr * 0.5 * (1 + math.cos(math.pi * progress))
-
-
-def _check_schedule(schedule: str) -> None:
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
 
 
 def _centre_crop(array: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -179,16 +176,18 @@ def fit(
         >>> history["epoch"], history["train_loss"][1] < history["train_loss"][0]
         ([1, 2], True)
     """
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-        if value < 1:
-            raise ValueError(f"{name} must be at least 1, got {value}")
-    if not isinstance(lr, (int, float)) or isinstance(lr, bool):
-        raise TypeError(f"lr must be a number, got {type(lr).__name__} {lr!r}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive, finite number (1e-3 is a common start), got {lr!r}")
-    _check_schedule(schedule)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module (e.g. a unetlib UNet), got {type(model).__name__}")
+    epochs, batch_size = integer(epochs, "epochs", minimum=1), integer(batch_size, "batch_size", minimum=1)
+    seed = integer(seed, "seed", minimum=0)
+    lr = number(lr, "lr", above=0, hint=" (1e-3 is a common start)")
+    choice(schedule, "schedule", SCHEDULES)
+    channels_last = boolean(channels_last, "channels_last")
+    if time_limit is not None:
+        time_limit = number(time_limit, "time_limit", above=0, hint=" (seconds)")
+    for name, value in (("amp", amp), ("progress", progress)):
+        if value is not None:
+            boolean(value, name)
     if on_epoch_end is not None and not callable(on_epoch_end):
         raise TypeError(f"on_epoch_end must be a function on_epoch_end(epoch, history), got {on_epoch_end!r}")
     device = choose_device(device)
@@ -411,7 +410,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, optimiser: torch.optim.O
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
-        "config": dict(getattr(model, "config", {})),
+        "config": _config_dict(model),
         "model": model.state_dict(),
         "optimiser": optimiser.state_dict() if optimiser is not None else None,
         "epoch": int(epoch),
@@ -427,6 +426,12 @@ def save_checkpoint(path: str | Path, model: nn.Module, optimiser: torch.optim.O
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def _config_dict(model: nn.Module) -> dict:
+    """The model's configuration as a plain dict; empty for a model that is not a UNet."""
+    config = getattr(model, "config", None)
+    return config.as_dict() if isinstance(config, UNetConfig) else {}
 
 
 def _checksum(state: dict) -> str:
@@ -489,7 +494,7 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None,
         if not config:
             raise ValueError(f"{path} has no model configuration: pass the model to load it into")
         model = UNet(**config)
-    own = dict(getattr(model, "config", {}))
+    own = _config_dict(model)
     if config and own and own != config:
         different = {k: (config.get(k), own.get(k)) for k in sorted(set(config) | set(own)) if config.get(k) != own.get(k)}
         raise ValueError(f"{path} was saved from a model with a different configuration "

@@ -11,15 +11,16 @@ The arguments and layout are PyTorch's (:func:`torch.nn.functional.conv_transpos
 ``(N, C_in, H, W)``, weight ``(C_in, C_out / groups, kH, kW)`` (note: in-channels first),
 ``stride``, ``padding`` (removed from the output's borders), ``output_padding`` (extra rows and
 columns at the end, to pick one of the several output sizes a strided convolution maps to the
-same input size), ``groups`` and ``dilation``. These functions are re-exported by
-:mod:`unetlib.conv`.
+same input size), ``groups`` and ``dilation``. This module builds on :mod:`unetlib.conv`
+(it runs that module's arithmetic backwards); :mod:`unetlib.conv` does not import it back.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from unetlib.conv import IntPair, _as_float_array, _pair, _is_int, conv_output_size
+from unetlib._checks import int_pair, integer, is_int, real_array
+from unetlib.conv import IntPair, conv_output_size
 
 __all__ = ["conv_matrix", "conv_transpose2d", "conv_transpose_output_size"]
 
@@ -53,10 +54,7 @@ def conv_transpose_output_size(
     for name, value, minimum in (("input_size", input_size, 1), ("kernel_size", kernel_size, 1),
                                  ("stride", stride, 1), ("padding", padding, 0),
                                  ("output_padding", output_padding, 0), ("dilation", dilation, 1)):
-        if not _is_int(value):
-            raise TypeError(f"{name} must be an int, got {value!r}")
-        if value < minimum:
-            raise ValueError(f"{name} must be at least {minimum}, got {value}")
+        integer(value, name, minimum=minimum)
     return _axis_length(input_size, kernel_size, stride, padding, output_padding, dilation, axis="")
 
 
@@ -104,7 +102,7 @@ def conv_transpose2d(
         array([[1., 1., 2., 2.],
                [1., 1., 2., 2.]])
     """
-    x, weight = _as_float_array(x, "x"), _as_float_array(weight, "weight")
+    x, weight = real_array(x, "x"), real_array(weight, "weight")
     layout = x.ndim
     if layout == 2:
         if weight.ndim != 2:
@@ -116,8 +114,7 @@ def conv_transpose2d(
         raise ValueError(f"x must have shape (H, W), (C, H, W) or (N, C, H, W), got shape {x.shape}")
     if weight.ndim != 4:
         raise ValueError(f"weight must have shape (C_in, C_out / groups, kH, kW), got shape {weight.shape}")
-    if not _is_int(groups) or groups < 1:
-        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    groups = integer(groups, "groups", minimum=1)
     n, c_in, height, width = x.shape
     if weight.shape[0] != c_in:
         raise ValueError(
@@ -126,15 +123,15 @@ def conv_transpose2d(
         )
     if c_in % groups:
         raise ValueError(f"groups={groups} must divide the {c_in} input channels")
-    (s_h, s_w), (d_h, d_w) = _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
-    (p_h, p_w), (o_h, o_w) = _pair(padding, "padding", 0), _pair(output_padding, "output_padding", 0)
+    (s_h, s_w), (d_h, d_w) = int_pair(stride, "stride", 1), int_pair(dilation, "dilation", 1)
+    (p_h, p_w), (o_h, o_w) = int_pair(padding, "padding", 0), int_pair(output_padding, "output_padding", 0)
     k_h, k_w = weight.shape[-2:]
     out_h = _axis_length(height, k_h, s_h, p_h, o_h, d_h, " along the height")
     out_w = _axis_length(width, k_w, s_w, p_w, o_w, d_w, " along the width")
     per_group_out = weight.shape[1]
     c_out = per_group_out * groups
     if bias is not None:
-        bias = _as_float_array(bias, "bias")
+        bias = real_array(bias, "bias")
         if bias.shape != (c_out,):
             raise ValueError(f"bias must have shape ({c_out},), one value per output channel, got {bias.shape}")
 
@@ -186,13 +183,13 @@ def conv_matrix(
         array([[1., 2., 0.],
                [0., 1., 2.]])
     """
-    weight = _as_float_array(weight, "weight")
+    weight = real_array(weight, "weight")
     if weight.ndim != 2:
         raise ValueError(f"weight must be a 2-D (kH, kW) kernel, got shape {weight.shape}")
-    if not (isinstance(input_shape, (tuple, list)) and len(input_shape) == 2 and all(_is_int(v) and v > 0 for v in input_shape)):
+    if not (isinstance(input_shape, (tuple, list)) and len(input_shape) == 2 and all(is_int(v) and v > 0 for v in input_shape)):
         raise ValueError(f"input_shape must be (H, W) with positive ints, got {input_shape!r}")
     height, width = input_shape
-    (s_h, s_w), (p_h, p_w), (d_h, d_w) = _pair(stride, "stride", 1), _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
+    (s_h, s_w), (p_h, p_w), (d_h, d_w) = int_pair(stride, "stride", 1), int_pair(padding, "padding", 0), int_pair(dilation, "dilation", 1)
     k_h, k_w = weight.shape
     out_h = conv_output_size(height, k_h, s_h, p_h, d_h)
     out_w = conv_output_size(width, k_w, s_w, p_w, d_w)

@@ -17,7 +17,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from unetlib.conv import _pair, conv2d, conv_output_size, pad2d
+from unetlib._checks import int_pair, integer, real_array
+from unetlib.conv import conv2d, conv_output_size, pad2d
 
 IntPair = Union[int, tuple[int, int]]
 
@@ -124,9 +125,7 @@ def show_number_grid(
     Returns:
         The axes drawn into.
     """
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 2:
-        raise ValueError(f"values must be a 2-D array, got shape {values.shape}")
+    values = real_array(values, "values", ndim=2).astype(np.float64)
     if ax is None:
         _, ax = plt.subplots(figsize=(0.5 * values.shape[1] + 0.5, 0.5 * values.shape[0] + 0.5))
     finite = values[np.isfinite(values)]
@@ -178,7 +177,8 @@ def sliding_window_animation(
     Returns:
         A Matplotlib animation; turn it into HTML with :func:`animation_html`.
     """
-    image, kernel = np.asarray(image, dtype=np.float64), np.asarray(kernel, dtype=np.float64)
+    image = real_array(image, "image", ndim=2, shape_hint="(H, W)").astype(np.float64)
+    kernel = real_array(kernel, "kernel", ndim=2, shape_hint="(kH, kW)").astype(np.float64)
     output = conv2d(image, kernel, stride=stride, padding=padding)  # also validates the arguments
     padded = pad2d(image, padding)
     is_padding = np.ones(padded.shape, dtype=bool)
@@ -217,7 +217,7 @@ _OUTPUT_COLOUR, _DONE_COLOUR, _CURRENT_COLOUR = "#e5f5e0", "#a1d99b", "#238b45"
 
 def _arithmetic_geometry(size, kernel_size, padding, stride, dilation) -> dict:
     """Every length the figure needs, per axis, checked by :func:`conv_output_size`."""
-    pairs = {name: _pair(value, name, minimum) for name, value, minimum in (
+    pairs = {name: int_pair(value, name, minimum) for name, value, minimum in (
         ("size", size, 1), ("kernel_size", kernel_size, 1), ("padding", padding, 0),
         ("stride", stride, 1), ("dilation", dilation, 1))}
     pairs["output"] = tuple(
@@ -381,8 +381,7 @@ def conv_transpose_animation(
     """
     for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
                              ("padding", padding, 0)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be an int of at least {low}, got {value!r}")
+        integer(value, name, minimum=low)
     full = (size - 1) * stride + kernel_size
     if full - 2 * padding < 1:
         raise ValueError(f"padding {padding} cuts away the whole {full}-pixel output; use less padding")
@@ -442,9 +441,7 @@ def show_weight_tensor(
         The Matplotlib figure. Colours are centred on zero (red positive, blue negative), with
         one scale for the whole tensor so kernels can be compared.
     """
-    weight = np.asarray(weight.detach().cpu() if hasattr(weight, "detach") else weight, dtype=np.float64)
-    if weight.ndim != 4:
-        raise ValueError(f"weight must have shape (out_channels, in_channels, kH, kW), got shape {weight.shape}")
+    weight = real_array(weight, "weight", ndim=4, shape_hint="(out_channels, in_channels, kH, kW)")
     n_out, n_in = weight.shape[:2]
     in_names = [f"in {i}" for i in range(n_in)] if in_names is None else list(in_names)
     out_names = [f"out {o}" for o in range(n_out)] if out_names is None else list(out_names)

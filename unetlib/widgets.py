@@ -15,7 +15,9 @@ import io
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from unetlib.viz import _arithmetic_geometry, draw_conv_arithmetic
+from unetlib._checks import integer
+from unetlib.conv import conv_output_size
+from unetlib.viz import draw_conv_arithmetic
 
 __all__ = ["ConvArithmeticExplorer"]
 
@@ -48,8 +50,7 @@ class ConvArithmeticExplorer(widgets.VBox):
         self.sliders: dict[str, widgets.IntSlider] = {}
         for name, value in start.items():
             low, high = self._LIMITS[name]
-            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                raise ValueError(f"{name} must be an int from {low} to {high} for the explorer, got {value!r}")
+            integer(value, name, minimum=low, maximum=high, hint=" (the explorer's range)")
             self.sliders[name] = widgets.IntSlider(
                 value=value, min=low, max=high, description=name.replace("_", " "),
                 style={"description_width": "7em"}, continuous_update=False)
@@ -73,13 +74,13 @@ class ConvArithmeticExplorer(widgets.VBox):
         v = self._values()
         numerator = f"{v['size']} + 2&middot;{v['padding']} &minus; {v['dilation']}&middot;({v['kernel_size']} &minus; 1) &minus; 1"
         try:
-            geometry = _arithmetic_geometry(**v)
+            self.output_size = conv_output_size(v["size"], v["kernel_size"], v["stride"], v["padding"],
+                                                v["dilation"])
         except ValueError as error:
             self.output_size = None
             self.formula.value = f"<b>No output:</b> {error}"
             self.figure.value = ""
             return
-        self.output_size = geometry["output"][0]
         self.formula.value = (f"output size = &lfloor;({numerator}) / {v['stride']}&rfloor; + 1 = "
                               f"<b>{self.output_size}</b>")
         # Changing the maximum may move the value; redraw once, after both are set.

@@ -18,6 +18,8 @@ from scipy.ndimage import grey_dilation, grey_erosion
 from skimage.io import imread
 from skimage.measure import label
 
+from unetlib._checks import label_image
+
 __all__ = [
     "SegmentationDataset",
     "decode_mask",
@@ -197,14 +199,6 @@ def _as_paths(value, name: str) -> list[Path]:
     return [Path(p) for p in value]
 
 
-def _as_label_image(labels: np.ndarray, name: str) -> np.ndarray:
-    """``labels`` as an int64 array, checked to be a 2-D integer label image (0 = background)."""
-    labels = np.asarray(labels)
-    if labels.ndim != 2 or labels.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be a 2-D integer label image, got shape {labels.shape}, dtype {labels.dtype}")
-    return labels.astype(np.int64)
-
-
 def _neighbour_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The highest and the lowest object label in each pixel's 3x3 neighbourhood (background
     ignored; where there is no object, the lowest is the int64 maximum)."""
@@ -227,7 +221,7 @@ def split_touching(instances: np.ndarray) -> np.ndarray:
         >>> split_touching(np.array([[1, 1, 2, 2]]))
         array([[1, 0, 0, 1]])
     """
-    labels = _as_label_image(instances, "instances")
+    labels = label_image(instances, "instances")
     highest, lowest = _neighbour_labels(labels)
     touching = (labels > 0) & ((highest != labels) & (highest > 0) | (lowest != labels) & (lowest < _NO_LABEL))
     return ((labels > 0) & ~touching).astype(np.int64)
@@ -243,7 +237,7 @@ def fill_gaps(objects: np.ndarray) -> np.ndarray:
     """
     from skimage.segmentation import expand_labels
 
-    labels = _as_label_image(objects, "objects")
+    labels = label_image(objects, "objects")
     grown = expand_labels(labels, distance=1.5)
     highest, lowest = _neighbour_labels(grown)
     between = (labels == 0) & (highest > 0) & (lowest < _NO_LABEL) & (highest != lowest)
