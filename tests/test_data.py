@@ -70,8 +70,8 @@ def test_canvas_places_each_glyph_at_multiples_of_the_spacing():
 @pytest.mark.parametrize(
     "call, words",
     [
-        (lambda: xo_glyph("Y"), "kind must be 'X' or 'O'"),
-        (lambda: xo_glyph("X", size=5), "size must be an int of at least 8"),
+        (lambda: xo_glyph("Y"), r"kind must be one of \('X', 'O'\)"),
+        (lambda: xo_glyph("X", size=5), "size must be at least 8"),
         (lambda: xo_dataset(1), "count must be"),
         (lambda: xo_canvas(["X.", "O"]), "equal length"),
         (lambda: xo_canvas(["XZ"]), "only 'X', 'O' and '.'"),

@@ -83,7 +83,7 @@ def test_image_gradients_magnitude_and_direction():
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda: kernels.gaussian(0), ValueError, "sigma must be > 0"),
+        (lambda: kernels.gaussian(0), ValueError, "sigma must be greater than 0"),
         (lambda: kernels.gaussian("1"), TypeError, "sigma must be a number"),
         (lambda: kernels.gaussian(1.0, size=4), ValueError, "size must be odd.*try 5"),
         (lambda: kernels.box(2.0), TypeError, "size must be an int"),

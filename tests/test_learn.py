@@ -70,10 +70,10 @@ def test_too_large_a_learning_rate_stops_with_advice(photo_patches):
     "arguments, error, words",
     [
         ({"targets": np.zeros((2, 1, 8, 8))}, ValueError, r"\(2, 1, 6, 6\)"),
-        ({"inputs": np.zeros((8, 8))}, ValueError, "inputs must have shape"),
+        ({"inputs": np.zeros((8, 8))}, ValueError, r"inputs must be 4-D \(N, C, H, W\)"),
         ({"inputs": np.array([["a"]])}, TypeError, "real numbers"),
         ({"kernel_size": 0}, ValueError, "kernel_size"),
-        ({"steps": 2.5}, ValueError, "steps"),
+        ({"steps": 2.5}, TypeError, "steps must be an int"),
         ({"lr": 0}, ValueError, "lr"),
         ({"momentum": 1.0}, ValueError, "momentum"),
     ],

@@ -154,6 +154,12 @@ def label_image(value: Any, name: str) -> np.ndarray:
     return array.astype(np.int64)
 
 
+def model_device(model: torch.nn.Module) -> torch.device:
+    """Where the model's weights are (the CPU for a model without any)."""
+    parameter = next(iter(model.parameters()), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
+
+
 def _check_range(value: float, name: str, minimum: float | None, maximum: float | None, hint: str) -> None:
     if minimum is not None and maximum is not None and not minimum <= value <= maximum:
         raise ValueError(f"{name} must be from {minimum} to {maximum}, got {value}{hint}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from unetlib._checks import integer, number
 from unetlib.conv import conv2d
 
 __all__ = [
@@ -132,10 +133,7 @@ def gaussian(sigma: float, size: int | None = None) -> np.ndarray:
         >>> gaussian(1.0).shape
         (7, 7)
     """
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)):
-        raise TypeError(f"sigma must be a number, got {sigma!r}")
-    if not sigma > 0:
-        raise ValueError(f"sigma must be > 0 (in pixels), got {sigma}")
+    sigma = number(sigma, "sigma", above=0, hint=" (in pixels)")
     if size is None:
         size = 2 * int(np.ceil(3 * sigma)) + 1
     _check_odd_size(size)
@@ -146,8 +144,7 @@ def gaussian(sigma: float, size: int | None = None) -> np.ndarray:
 
 
 def _check_odd_size(size: int) -> None:
-    if not isinstance(size, (int, np.integer)) or isinstance(size, bool):
-        raise TypeError(f"size must be an int, got {size!r}")
+    integer(size, "size")
     if size < 1 or size % 2 == 0:
         raise ValueError(f"size must be odd and positive so the kernel has a centre, got {size}; try {max(1, size + 1 - size % 2)}")
 

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from unetlib._checks import integer, number, real_array
+
 __all__ = ["KernelFit", "learn_kernels"]
 
 
@@ -84,12 +86,8 @@ def learn_kernels(
     """
     inputs, targets = _as_tensor(inputs, "inputs"), _as_tensor(targets, "targets")
     for name, value, low in (("kernel_size", kernel_size, 1), ("steps", steps, 1), ("snapshot_every", snapshot_every, 1)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be an int of at least {low}, got {value!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr!r}")
-    if not 0 <= momentum < 1:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        integer(value, name, minimum=low)
+    lr, momentum = number(lr, "lr", above=0), number(momentum, "momentum", minimum=0, below=1)
     n, c_in, h, w = inputs.shape
     expected = (n, targets.shape[1], h - kernel_size + 1, w - kernel_size + 1)
     if targets.shape != expected:
@@ -134,15 +132,5 @@ def learn_kernels(
 
 
 def _as_tensor(value: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        tensor = value.detach().cpu()
-        real = not (tensor.dtype.is_complex or tensor.dtype == torch.bool)
-    else:
-        array = np.asarray(value)
-        real = array.dtype.kind in "iuf"
-        tensor = torch.as_tensor(array) if real else None
-    if not real:
-        raise TypeError(f"{name} must hold real numbers (int or float), got dtype {getattr(value, 'dtype', type(value))}")
-    if tensor.ndim != 4:
-        raise ValueError(f"{name} must have shape (N, C, H, W), got shape {tuple(tensor.shape)}")
-    return tensor.to(torch.float64)
+    array = real_array(value, name, ndim=4, shape_hint="(N, C, H, W)", finite=True)
+    return torch.from_numpy(array).to(torch.float64)

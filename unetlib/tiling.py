@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from unetlib._checks import integer, model_device, real_array
 from unetlib.model import UNet, output_size
 
 __all__ = ["TileGrid", "mirror_indices", "mirrored_crop", "plan_tiles", "predict_tiled"]
@@ -33,8 +34,8 @@ def mirror_indices(start: int, length: int, size: int) -> np.ndarray:
         >>> mirror_indices(-3, 10, 4)
         array([3, 2, 1, 0, 1, 2, 3, 2, 1, 0])
     """
-    if size < 1:
-        raise ValueError(f"size must be at least 1, got {size}")
+    start, length = integer(start, "start"), integer(length, "length", minimum=0)
+    size = integer(size, "size", minimum=1)
     index = np.arange(start, start + length)
     if size == 1:
         return np.zeros_like(index)
@@ -93,8 +94,8 @@ def plan_tiles(model: UNet, height: int, width: int, tile_size: int, margin: int
     """
     if not isinstance(model, UNet):
         raise TypeError(f"model must be a unetlib.model.UNet (its padding and depth set the tiling), got {type(model).__name__}")
-    if not isinstance(tile_size, int) or isinstance(tile_size, bool):
-        raise TypeError(f"tile_size must be an int, got {tile_size!r}")
+    integer(tile_size, "tile_size", minimum=1)
+    height, width = integer(height, "height", minimum=1), integer(width, "width", minimum=1)
     multiple = 2**model.depth
     if model.padding == "valid":
         out = output_size(tile_size, model.depth, "valid")  # raises, naming valid sizes, if it does not fit
@@ -120,8 +121,8 @@ def plan_tiles(model: UNet, height: int, width: int, tile_size: int, margin: int
                 f"got {tile_size}; try {max(multiple, tile_size - tile_size % multiple)}"
             )
         margin = tile_size // 4 if margin is None else margin
-        if not isinstance(margin, int) or margin < 0 or tile_size - 2 * margin < 1:
-            raise ValueError(f"margin must be an int from 0 to {(tile_size - 1) // 2} for tile_size {tile_size}, got {margin!r}")
+        margin = integer(margin, "margin", minimum=0, maximum=(tile_size - 1) // 2,
+                         hint=f" (for tile_size {tile_size})")
         step = tile_size - 2 * margin
         step -= step % multiple if step >= multiple else 0
     return TileGrid(height, width, tile_size, margin, step)
@@ -164,9 +165,8 @@ def predict_tiled(
     pixels = _as_chw(image, model.in_channels)
     channels, height, width = pixels.shape
     grid = plan_tiles(model, height, width, tile_size, margin)
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    batch_size = integer(batch_size, "batch_size", minimum=1)
+    device = torch.device(device) if device is not None else model_device(model)
 
     out_tile = output_size(tile_size, model.depth, model.padding) if model.padding == "valid" else tile_size
     keep = out_tile if model.padding == "valid" else tile_size - 2 * grid.margin
@@ -205,19 +205,17 @@ def mirrored_crop(image: np.ndarray, top: int, left: int, size: int) -> np.ndarr
     image = np.asarray(image)
     if image.ndim < 2:
         raise ValueError(f"image must have at least 2 dimensions (..., H, W), got shape {image.shape}")
+    top, left, size = integer(top, "top"), integer(left, "left"), integer(size, "size", minimum=1)
     rows = mirror_indices(top, size, image.shape[-2])
     cols = mirror_indices(left, size, image.shape[-1])
     return image[..., rows[:, None], cols[None, :]]
 
 
 def _as_chw(image: np.ndarray | torch.Tensor, in_channels: int) -> np.ndarray:
-    array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"image must hold real numbers, got dtype {array.dtype}")
+    array = real_array(image, "image", ndim=(2, 3), shape_hint="(H, W), (C, H, W) or (N, C, H, W)",
+                       finite=True)
     if array.ndim == 2:
         array = array[None]
-    if array.ndim != 3:
-        raise ValueError(f"image must have shape (H, W), (C, H, W) or (N, C, H, W), got shape {array.shape}")
     if array.shape[0] != in_channels:
         raise ValueError(
             f"image has {array.shape[0]} channels (shape {array.shape}) but the model expects "

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from unetlib._checks import boolean, choice, integer, number
+from unetlib._checks import boolean, choice, integer, model_device, number
 from unetlib.losses import weighted_cross_entropy
 from unetlib.metrics import dice
 from unetlib.model import UNet, UNetConfig
@@ -296,7 +296,7 @@ def evaluate(model: nn.Module, dataset: torch.utils.data.Dataset, device: str | 
              loss: LossFunction | None = None, batch_size: int = 4, channels_last: bool = False) -> dict[str, float]:
     """Mean loss and foreground Dice (class 1 vs rest, over all pixels) of ``model`` on ``dataset``
     (``channels_last``: pass the batches channels-last, as :func:`fit` trains)."""
-    device = _model_device(model) if device is None else choose_device(device)
+    device = model_device(model) if device is None else choose_device(device)
     loss_function = loss or weighted_cross_entropy
     was_training = model.training
     model.eval()
@@ -326,7 +326,7 @@ def predict(model: nn.Module, image: np.ndarray | torch.Tensor, tile_size: int |
     """
     from unetlib.tiling import predict_tiled
 
-    device = _model_device(model) if device is None else choose_device(device)
+    device = model_device(model) if device is None else choose_device(device)
     if tile_size is not None or (isinstance(model, UNet) and model.padding == "valid"):
         if tile_size is None:
             raise ValueError("a valid-padding UNet's output is smaller than its input: give tile_size "
@@ -340,12 +340,6 @@ def predict(model: nn.Module, image: np.ndarray | torch.Tensor, tile_size: int |
         return model(pixels[None].to(device))[0].float().cpu()
     finally:
         model.train(was_training)
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    """Where the model's weights are (the CPU for a model without any)."""
-    parameter = next(iter(model.parameters()), None)
-    return parameter.device if parameter is not None else torch.device("cpu")
 
 
 

@@ -18,6 +18,8 @@ import torch
 from scipy.ndimage import map_coordinates
 from skimage.transform import resize
 
+from unetlib._checks import boolean, integer, number
+
 __all__ = ["Augment", "RandomCrops", "elastic_deform", "flip_rotate", "intensity_jitter", "random_crop"]
 
 
@@ -46,6 +48,7 @@ def random_crop(image: np.ndarray, *targets: np.ndarray, size: int, rng: np.rand
     """
     image, targets = _check(image, targets)
     height, width = image.shape[1:]
+    integer(size, "size", minimum=1)
     if size > min(height, width):
         raise ValueError(f"size {size} is larger than the image ({height}x{width})")
     top, left = int(rng.integers(0, height - size + 1)), int(rng.integers(0, width - size + 1))
@@ -87,8 +90,7 @@ def elastic_deform(image: np.ndarray, *targets: np.ndarray, rng: np.random.Gener
         grid: lattice size (3 in the paper).
     """
     image, targets = _check(image, targets)
-    if sigma < 0 or grid < 2:
-        raise ValueError(f"need sigma >= 0 and grid >= 2, got sigma={sigma!r}, grid={grid!r}")
+    sigma, grid = number(sigma, "sigma", minimum=0), integer(grid, "grid", minimum=2)
     height, width = image.shape[1:]
     coarse = rng.normal(0.0, sigma, size=(2, grid, grid))
     # Bicubic interpolation of the coarse field to one displacement per pixel (order=3).
@@ -129,8 +131,11 @@ class Augment:
 
     def __init__(self, crop: int | None = None, elastic: float = 0.5, sigma: float = 10.0, intensity: bool = True,
                  seed: int = 0, flips: bool = True):
-        if not 0 <= elastic <= 1:
-            raise ValueError(f"elastic is a probability in [0, 1], got {elastic!r}")
+        elastic = number(elastic, "elastic", minimum=0, maximum=1, hint=" (a probability)")
+        sigma = number(sigma, "sigma", minimum=0)
+        if crop is not None:
+            crop = integer(crop, "crop", minimum=1)
+        intensity, flips = boolean(intensity, "intensity"), boolean(flips, "flips")
         self.crop, self.elastic, self.sigma, self.intensity, self.flips = crop, elastic, sigma, intensity, flips
         self.rng = np.random.default_rng(seed)
 
@@ -168,6 +173,8 @@ class RandomCrops(torch.utils.data.Dataset):
 
     def __init__(self, images, targets, weights=None, crop: int = 128, samples: int = 64, augment: bool = True,
                  seed: int = 0, fixed: bool = False):
+        crop, samples = integer(crop, "crop", minimum=1), integer(samples, "samples", minimum=1)
+        augment, fixed = boolean(augment, "augment"), boolean(fixed, "fixed")
         if len(images) != len(targets) or (weights is not None and len(weights) != len(images)):
             raise ValueError(f"need one target (and weight map) per image: {len(images)} images, "
                              f"{len(targets)} targets, {None if weights is None else len(weights)} weight maps")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from skimage.draw import disk, line_aa, polygon, rectangle
 
+from unetlib._checks import choice, integer
+
 __all__ = ["XO_CLASSES", "logo", "xo_canvas", "xo_dataset", "xo_glyph"]
 
 XO_CLASSES = ("X", "O", "none")  # class indices 0, 1, 2; "none": no glyph centred in view
@@ -30,10 +32,7 @@ def logo(size: int = 96) -> np.ndarray:
         >>> logo().shape
         (96, 96)
     """
-    if not isinstance(size, (int, np.integer)) or isinstance(size, bool):
-        raise TypeError(f"size must be an int, got {size!r}")
-    if size < 32:
-        raise ValueError(f"size must be at least 32 pixels for the shapes to be drawn, got {size}")
+    integer(size, "size", minimum=32, hint=" (pixels, for the shapes to be drawn)")
     image = np.full((size, size), 0.1)
     # Positions are fractions of the side, so every size draws the same picture.
     rows, cols = disk((0.32 * size, 0.32 * size), 0.2 * size, shape=image.shape)
@@ -70,10 +69,8 @@ def xo_glyph(kind: str, size: int = 14, rng: np.random.Generator | None = None) 
         >>> bool(x[7, 7] > 0.5), bool(xo_glyph("O")[7, 7] < 0.1)  # X crosses the centre, O does not
         (True, True)
     """
-    if kind not in ("X", "O"):
-        raise ValueError(f"kind must be 'X' or 'O', got {kind!r}")
-    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 8:
-        raise ValueError(f"size must be an int of at least 8, got {size!r}")
+    choice(kind, "kind", ("X", "O"))
+    integer(size, "size", minimum=8)
     jitter = rng is not None
     reach = (0.36 + (rng.uniform(-0.05, 0.04) if jitter else 0.0)) * size  # half the glyph's extent
     centre = (size - 1) / 2 + (rng.integers(-1, 2, size=2) if jitter else np.zeros(2))
@@ -118,8 +115,7 @@ def xo_dataset(count: int, size: int = 14, seed: int = 0, none: bool = False) ->
         >>> images.shape, labels.tolist().count(0)
         ((10, 1, 14, 14), 5)
     """
-    if not isinstance(count, (int, np.integer)) or count < 2:
-        raise ValueError(f"count must be an int of at least 2, got {count!r}")
+    integer(count, "count", minimum=2)
     rng = np.random.default_rng(seed)
     classes = 3 if none else 2
     labels = rng.permutation(np.arange(count) % classes)

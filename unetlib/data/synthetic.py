@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from unetlib._checks import describe, integer, number
+
 __all__ = ["synthetic_cells"]
 
 
@@ -29,12 +31,11 @@ def synthetic_cells(size: int = 128, count: int = 20, radius: tuple[float, float
         >>> image.shape, bool(labels.max() <= 5)
         ((64, 64), True)
     """
-    if not isinstance(size, (int, np.integer)) or size < 16:
-        raise ValueError(f"size must be an int of at least 16, got {size!r}")
-    if not isinstance(count, (int, np.integer)) or count < 0:
-        raise ValueError(f"count must be an int >= 0, got {count!r}")
-    low, high = radius
-    if not 0 < low <= high < size / 2:
+    size, count = integer(size, "size", minimum=16), integer(count, "count", minimum=0)
+    if not (isinstance(radius, (tuple, list)) and len(radius) == 2):
+        raise TypeError(f"radius must be a pair (low, high) of pixel radii, got {describe(radius)}")
+    low, high = (number(r, "radius", above=0) for r in radius)
+    if not low <= high < size / 2:
         raise ValueError(f"radius must be (low, high) with 0 < low <= high < size / 2, got {radius!r}")
     rng = np.random.default_rng(seed)
     rows, cols = np.mgrid[0:size, 0:size].astype(np.float64)
