@@ -205,6 +205,26 @@ def test_augment_is_seeded_and_checks_shapes():
         flip_rotate(image[None], labels[:5], rng=np.random.default_rng(0))
 
 
+def test_split_touching_removes_only_pixels_that_touch_another_object():
+    from skimage.measure import label
+
+    from unetlib.data import fill_gaps, split_touching
+
+    # Two 3x3 squares side by side (hand-worked): columns 3 and 4 touch the other square.
+    squares = np.zeros((5, 8), int)
+    squares[1:4, 1:4], squares[1:4, 4:7] = 1, 2
+    expected = np.zeros((5, 8), int)
+    expected[1:4, [1, 2, 5, 6]] = 1
+    np.testing.assert_array_equal(split_touching(squares), expected)
+    # A lone object touches only the background and keeps every pixel (large labels included).
+    lone = np.zeros((6, 6), int)
+    lone[1:5, 1:5] = 7
+    np.testing.assert_array_equal(split_touching(lone), lone > 0)
+    # fill_gaps gives the removed columns back, each to its own square.
+    filled = fill_gaps(label(split_touching(squares)))
+    np.testing.assert_array_equal(filled[1:4], squares[1:4])
+
+
 def test_split_touching_and_fill_gaps():
     from skimage.measure import label
 

@@ -9,14 +9,15 @@ is not offered on purpose: with 80 % background, predicting "background" everywh
 from __future__ import annotations
 
 import numpy as np
-import torch
 from skimage.metrics import adapted_rand_error
+
+from unetlib._checks import number, to_numpy
 
 __all__ = ["dice", "iou", "object_f1", "pixel_error", "rand_error"]
 
 
 def _binary(mask, name: str) -> np.ndarray:
-    array = mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
+    array = _array(mask, name)
     values = np.unique(array)
     if not np.isin(values, [0, 1]).all():
         raise ValueError(f"{name} must be a binary mask (0/1 or bool), found values {values[:6].tolist()}; "
@@ -26,7 +27,7 @@ def _binary(mask, name: str) -> np.ndarray:
 
 def _array(value, name: str) -> np.ndarray:
     """A NumPy view of an array or tensor; refuses None, scalars, strings and objects."""
-    array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+    array = to_numpy(value)
     if array.ndim == 0 or array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be an array of numbers or booleans, got {type(value).__name__}"
                         f"{' of dtype ' + str(array.dtype) if array.ndim else ''}")
@@ -140,8 +141,8 @@ def object_f1(predicted, truth, threshold: float = 0.5) -> dict[str, float]:
         >>> object_f1(found, truth)["f1"], object_f1(found, truth)["matched"]
         (0.5, 1)
     """
-    if not isinstance(threshold, (int, float, np.floating)) or isinstance(threshold, bool) \
-            or not 0.5 <= threshold < 1:
+    threshold = number(threshold, "threshold")
+    if not 0.5 <= threshold < 1:
         raise ValueError(f"threshold is an IoU in [0.5, 1) (at least 0.5 so that matches are unique), got "
                          f"{threshold!r}")
     p, t = _labels(predicted, "predicted"), _labels(truth, "truth")

@@ -199,15 +199,18 @@ def _as_paths(value, name: str) -> list[Path]:
     return [Path(p) for p in value]
 
 
-def _neighbour_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The highest and the lowest object label in each pixel's 3x3 neighbourhood (background
-    ignored; where there is no object, the lowest is the int64 maximum)."""
+def _neighbour_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The highest and the lowest object label in each pixel's 3x3 neighbourhood, background
+    ignored, and the value the lowest takes where there is no object.
+
+    That value is one more than the highest label, not the int64 maximum: SciPy's grey erosion
+    wraps the int64 maximum round to the minimum, which made every pixel next to the background
+    look as if it touched another object.
+    """
+    no_label = int(labels.max(initial=0)) + 1
     highest = grey_dilation(labels, size=3, mode="nearest")
-    lowest = grey_erosion(np.where(labels > 0, labels, _NO_LABEL), size=3, mode="nearest")
-    return highest, lowest
-
-
-_NO_LABEL = np.iinfo(np.int64).max
+    lowest = grey_erosion(np.where(labels > 0, labels, no_label), size=3, mode="nearest")
+    return highest, lowest, no_label
 
 
 def split_touching(instances: np.ndarray) -> np.ndarray:
@@ -222,8 +225,8 @@ def split_touching(instances: np.ndarray) -> np.ndarray:
         array([[1, 0, 0, 1]])
     """
     labels = label_image(instances, "instances")
-    highest, lowest = _neighbour_labels(labels)
-    touching = (labels > 0) & ((highest != labels) & (highest > 0) | (lowest != labels) & (lowest < _NO_LABEL))
+    highest, lowest, no_label = _neighbour_labels(labels)
+    touching = (labels > 0) & ((highest != labels) & (highest > 0) | (lowest != labels) & (lowest < no_label))
     return ((labels > 0) & ~touching).astype(np.int64)
 
 
@@ -239,8 +242,8 @@ def fill_gaps(objects: np.ndarray) -> np.ndarray:
 
     labels = label_image(objects, "objects")
     grown = expand_labels(labels, distance=1.5)
-    highest, lowest = _neighbour_labels(grown)
-    between = (labels == 0) & (highest > 0) & (lowest < _NO_LABEL) & (highest != lowest)
+    highest, lowest, no_label = _neighbour_labels(grown)
+    between = (labels == 0) & (highest > 0) & (lowest < no_label) & (highest != lowest)
     return np.where(between, grown, labels)
 
 
