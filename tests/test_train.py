@@ -73,10 +73,21 @@ def test_resume_continues_exactly_where_training_stopped(tmp_path):
 
 
 def test_valid_padding_targets_are_centre_cropped():
-    model = small_unet(padding="valid")
-    data = torch.utils.data.TensorDataset(torch.rand(2, 1, 44, 44), torch.randint(0, 2, (2, 44, 44)))
-    history = fit(model, data, val=data, epochs=1, device="cpu", progress=False)
-    assert np.isfinite(history["val_loss"][0])
+    # A 20-pixel input gives a 4-pixel output at depth 1 (20 -> 16 -> 8 -> 4 -> 8 -> 4): the
+    # loss must see target rows and columns 8..11, the centre (hand-worked), not a corner.
+    model = UNet(1, 2, depth=1, base_channels=2)
+    coded = torch.arange(20 * 20).reshape(1, 20, 20)  # every pixel's target is its own index
+    weights = coded.float()
+    seen = {}
+
+    def recording_loss(logits, target, weights):
+        seen["target"], seen["weights"] = target.clone(), weights.clone()
+        return logits.sum() * 0
+
+    data = torch.utils.data.TensorDataset(torch.rand(1, 1, 20, 20), coded, weights)
+    fit(model, data, epochs=1, loss=recording_loss, device="cpu", progress=False)
+    torch.testing.assert_close(seen["target"], coded[:, 8:12, 8:12])
+    torch.testing.assert_close(seen["weights"], weights[:, 8:12, 8:12])
 
 
 def test_nan_loss_stops_with_advice():

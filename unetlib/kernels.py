@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from unetlib._checks import integer, number
+from unetlib._checks import choice, integer, number, real_array
 from unetlib.conv import conv2d
 
 __all__ = [
@@ -171,9 +171,8 @@ def image_gradients(
         ``(gx, gy)``, each ``(H, W)``: ``gx`` grows where brightness increases to the right
         (vertical edges), ``gy`` where it increases downwards (horizontal edges).
     """
-    if operator not in _EDGE_OPERATORS:
-        raise ValueError(f"operator must be one of {sorted(_EDGE_OPERATORS)}, got {operator!r}")
-    image = np.asarray(image)
+    choice(operator, "operator", sorted(_EDGE_OPERATORS))
+    image = real_array(image, "image")
     if image.ndim != 2:
         raise ValueError(
             f"image must be a 2-D grey image (H, W), got shape {image.shape}; "
@@ -201,7 +200,7 @@ def gradient_direction(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
 
 
 def _check_same_shape(gx, gy) -> tuple[np.ndarray, np.ndarray]:
-    gx, gy = np.asarray(gx, dtype=np.float64), np.asarray(gy, dtype=np.float64)
+    gx, gy = real_array(gx, "gx").astype(np.float64), real_array(gy, "gy").astype(np.float64)
     if gx.shape != gy.shape:
         raise ValueError(f"gx and gy must have the same shape, got {gx.shape} and {gy.shape}")
     return gx, gy

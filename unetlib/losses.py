@@ -141,6 +141,7 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -
         (Wrong: class 1's soft Dice is (2 * 0 + 1) / (4 + 1) = 0.2, with ``smooth`` = 1.)
     """
     target = _check_logits_and_target(logits, target)
+    smooth = number(smooth, "smooth", minimum=0, hint=" (added to the Dice's numerator and denominator)")
     if logits.shape[1] < 2:
         raise ValueError(f"logits need at least 2 classes (background and one more), got shape {tuple(logits.shape)}")
     probabilities = logits.softmax(dim=1)
@@ -162,4 +163,5 @@ def combined_loss(logits: torch.Tensor, target: torch.Tensor, weights: torch.Ten
         ...                                           + dice_loss(logits, target)).item()
         True
     """
+    dice_weight = number(dice_weight, "dice_weight", minimum=0)
     return weighted_cross_entropy(logits, target, weights) + dice_weight * dice_loss(logits, target)

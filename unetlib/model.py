@@ -245,6 +245,7 @@ def valid_input_sizes(depth: int = 4, minimum: int = 1, maximum: int = 1024) -> 
         [572, 588]
     """
     _check_depth_and_padding(depth, "valid")
+    minimum, maximum = integer(minimum, "minimum"), integer(maximum, "maximum")
     smallest, step = _smallest_valid(depth), 2**depth
     first = smallest if minimum <= smallest else smallest + math.ceil((minimum - smallest) / step) * step
     return list(range(first, maximum + 1, step))

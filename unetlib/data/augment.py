@@ -18,7 +18,7 @@ import torch
 from scipy.ndimage import map_coordinates
 from skimage.transform import resize
 
-from unetlib._checks import boolean, integer, number
+from unetlib._checks import boolean, integer, number, real_array
 
 __all__ = ["Augment", "RandomCrops", "elastic_deform", "flip_rotate", "intensity_jitter", "random_crop"]
 
@@ -108,6 +108,8 @@ def elastic_deform(image: np.ndarray, *targets: np.ndarray, rng: np.random.Gener
 
 def intensity_jitter(image: np.ndarray, rng: np.random.Generator, scale: float = 0.1, shift: float = 0.1) -> np.ndarray:
     """Multiply by ``1 + U(-scale, scale)`` and add ``U(-shift, shift)``: brightness and contrast."""
+    image = real_array(image, "image")
+    scale, shift = number(scale, "scale", minimum=0), number(shift, "shift", minimum=0)
     return (image * (1 + rng.uniform(-scale, scale)) + rng.uniform(-shift, shift)).astype(np.float32)
 
 

@@ -18,7 +18,7 @@ from scipy.ndimage import grey_dilation, grey_erosion
 from skimage.io import imread
 from skimage.measure import label
 
-from unetlib._checks import label_image
+from unetlib._checks import label_image, number, real_array
 
 __all__ = [
     "SegmentationDataset",
@@ -55,7 +55,11 @@ def normalise_percentile(image: np.ndarray, low: float = 1.0, high: float = 99.8
         >>> normalise_percentile(np.array([100, 200, 300, 4095]), 0, 100).round(3)
         array([0.   , 0.025, 0.05 , 1.   ], dtype=float32)
     """
-    image = np.asarray(image, dtype=np.float64)
+    image = real_array(image, "image").astype(np.float64)
+    low = number(low, "low", minimum=0, maximum=100, hint=" (a percentile)")
+    high = number(high, "high", minimum=0, maximum=100, hint=" (a percentile)")
+    if not low < high:
+        raise ValueError(f"low must be below high (percentiles), got low={low}, high={high}")
     bad = int((~np.isfinite(image)).sum())
     if bad:
         # One NaN makes every percentile NaN, and with it every pixel of the result.

@@ -32,6 +32,7 @@ def synthetic_cells(size: int = 128, count: int = 20, radius: tuple[float, float
         ((64, 64), True)
     """
     size, count = integer(size, "size", minimum=16), integer(count, "count", minimum=0)
+    seed = integer(seed, "seed", minimum=0)
     if not (isinstance(radius, (tuple, list)) and len(radius) == 2):
         raise TypeError(f"radius must be a pair (low, high) of pixel radii, got {describe(radius)}")
     low, high = (number(r, "radius", above=0) for r in radius)
