@@ -229,18 +229,6 @@ def _dtype_of(model: nn.Module) -> torch.dtype:
 
 
 def _progress(total: int, show: bool | None):
-    if show is None:
-        show = total > 8
-    if not show:
-        return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="tiles", unit="batch")
-
-
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+    return tqdm(total=total, desc="tiles", unit="batch", disable=not (total > 8 if show is None else show))

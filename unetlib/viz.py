@@ -8,6 +8,7 @@ show it, save it, or test it. Animations become self-contained HTML with
 from __future__ import annotations
 
 import re
+from html import escape as html_escape
 from typing import Sequence, Union
 
 import matplotlib.pyplot as plt
@@ -485,7 +486,7 @@ def animation_html(animation: FuncAnimation, alt: str) -> str:
     html = re.sub(r'<i class="fa ([\w -]+)"></i>', lambda m: _BUTTON_SYMBOLS.get(m.group(1), m.group(0)), html)
     if "font-awesome" in html or '<i class="fa ' in html:
         raise RuntimeError("Matplotlib's animation HTML changed: a Font Awesome icon or link is left")
-    escaped = alt.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    escaped = html_escape(alt, quote=True)
     html, count = re.subn(r'<img id="(_anim_img\w+)"', rf'<img id="\1" alt="{escaped}"', html)
     if count != 1:
         raise RuntimeError("Matplotlib's animation HTML changed: could not find the frame image to label")

@@ -4,7 +4,9 @@ Every file of a set is listed in :mod:`unetlib.data.registry` with its sha256. :
 downloads what is missing from ``raw.githubusercontent.com`` at the pinned commit (with
 ``pooch``, which verifies each file against its sum and refuses a corrupted one) into a cache
 folder, and returns that folder. Files already in the cache with the right sum are never
-downloaded again, so with a filled cache everything works offline.
+downloaded again, so with a filled cache everything works offline. (``pooch.create`` would hold
+the registry too, but its ``fetch`` insists on a writable cache folder even when every file is
+present and verified, and the book's build reads the sets from a read-only folder.)
 
 The cache folder is ``$UNETLIB_DATA`` if set (the book's CI points it at a read-only copy of the
 sets), else ``~/.cache/unetlib``. The ISBI 2012 EM data may be used for non-commercial purposes
@@ -13,11 +15,13 @@ only: it is downloaded for the reader and never redistributed with this package.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from urllib.parse import quote
 
+import pooch
+
+from unetlib._checks import choice
 from unetlib.data.registry import SOURCES
 
 __all__ = ["DATA_ENV", "data_home", "fetch"]
@@ -49,14 +53,13 @@ def fetch(name: str, base_url: str | None = None, progress: bool = False) -> Pat
         RuntimeError: if a file is missing and cannot be downloaded, or fails its checksum; the
             message says which file and what to do.
     """
-    if name not in SOURCES:
-        raise ValueError(f"name must be one of {sorted(SOURCES)}, got {name!r}")
+    choice(name, "name", sorted(SOURCES))
     source = SOURCES[name]
     folder = data_home() / source["folder"]
     base = (base_url or RAW_GITHUB).rstrip("/")
     for path, digest in source["files"].items():
         target = folder / path
-        if target.is_file() and _sha256(target) == digest:
+        if target.is_file() and pooch.file_hash(str(target), alg="sha256") == digest:
             continue  # in the cache and intact: nothing to do, no network needed
         url = f"{base}/{source['repository']}/{source['commit']}/{quote(source['prefix'] + path)}"
         _download(url, digest, target, progress)
@@ -64,8 +67,6 @@ def fetch(name: str, base_url: str | None = None, progress: bool = False) -> Pat
 
 
 def _download(url: str, digest: str, target: Path, progress: bool) -> None:
-    import pooch
-
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         pooch.retrieve(url, known_hash=f"sha256:{digest}", fname=target.name, path=target.parent,
@@ -80,11 +81,3 @@ def _download(url: str, digest: str, target: Path, progress: bool) -> None:
             f"{target} is not in the data cache ({data_home()}) and could not be downloaded from {url}: "
             f"{error}. Connect to the internet, or set {DATA_ENV} to a folder that holds the data sets"
         ) from None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
