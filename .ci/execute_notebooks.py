@@ -20,8 +20,9 @@ def main(paths: list[str]) -> int:
         notebook = nbformat.read(path, as_version=4)
         start = time.perf_counter()
         try:
-            NotebookClient(notebook, timeout=900, kernel_name="python3",
-                           resources={"metadata": {"path": str(Path.cwd())}}).execute()
+            NotebookClient(
+                notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(Path.cwd())}}
+            ).execute()
         except CellExecutionError as error:
             print(f"FAILED {Path(path).name}:\n{error}", file=sys.stderr)
             return 1

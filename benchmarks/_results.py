@@ -34,7 +34,9 @@ def machine(device: str | torch.device = "cpu") -> str:
     where = str(device)
     if where.startswith("cuda") and torch.cuda.is_available():
         where = f"cuda ({torch.cuda.get_device_name()})"
-    return f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), {where}"
+    return (
+        f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), {where}"
+    )
 
 
 def save_rows(path: str | Path | None, table: str, rows: list[dict]) -> None:

@@ -42,12 +42,15 @@ def main() -> None:
     rows = []
     repeats = 5 if args.quick else 20
     size = args.size
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__} with {torch.get_num_threads()} threads, numpy {np.__version__}")
-    print(f"image {size}x{size}, kernel 3x3, no padding; times are the best of {repeats} runs "
-          "(loops: 1 run)\n")
-    header = f"{'dtype':8} {'channels in->out':>16} {'loops ms':>10} {'numpy ms':>9} {'torch ms':>9} " \
-             f"{'loops/numpy':>12} {'numpy/torch':>12}"
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__} with {torch.get_num_threads()} threads, numpy {np.__version__}"
+    )
+    print(f"image {size}x{size}, kernel 3x3, no padding; times are the best of {repeats} runs (loops: 1 run)\n")
+    header = (
+        f"{'dtype':8} {'channels in->out':>16} {'loops ms':>10} {'numpy ms':>9} {'torch ms':>9} "
+        f"{'loops/numpy':>12} {'numpy/torch':>12}"
+    )
     print(header)
     print("-" * len(header))
     rng = np.random.default_rng(0)
@@ -67,15 +70,27 @@ def main() -> None:
                 np.testing.assert_allclose(conv2d_naive(x, weight), expected, atol=tolerance)
                 loops_s = best_time(lambda: conv2d_naive(x, weight), 1)
                 loops, loops_ratio = f"{loops_s * 1e3:,.0f}", f"{loops_s / numpy_s:,.0f}x"
-            rows.append({"image": f"{size}x{size}", "dtype": np.dtype(dtype).name,
-                         "channels": f"{in_channels}->{out_channels}", "loops ms": loops,
-                         "NumPy ms": f"{numpy_s * 1e3:.2f}", "PyTorch ms": f"{torch_s * 1e3:.2f}",
-                         "loops / NumPy": loops_ratio, "NumPy / PyTorch": f"{numpy_s / torch_s:.2f}x",
-                         "machine": machine()})
-            print(f"{np.dtype(dtype).name:8} {f'{in_channels}->{out_channels}':>16} {loops:>10} "
-                  f"{numpy_s * 1e3:9.2f} {torch_s * 1e3:9.2f} {loops_ratio:>12} {numpy_s / torch_s:11.2f}x")
-    print("\nloops/numpy: how many times faster the vectorised conv2d is than the loops; "
-          "numpy/torch: conv2d's time as a multiple of PyTorch's (below 1 is faster).")
+            rows.append(
+                {
+                    "image": f"{size}x{size}",
+                    "dtype": np.dtype(dtype).name,
+                    "channels": f"{in_channels}->{out_channels}",
+                    "loops ms": loops,
+                    "NumPy ms": f"{numpy_s * 1e3:.2f}",
+                    "PyTorch ms": f"{torch_s * 1e3:.2f}",
+                    "loops / NumPy": loops_ratio,
+                    "NumPy / PyTorch": f"{numpy_s / torch_s:.2f}x",
+                    "machine": machine(),
+                }
+            )
+            print(
+                f"{np.dtype(dtype).name:8} {f'{in_channels}->{out_channels}':>16} {loops:>10} "
+                f"{numpy_s * 1e3:9.2f} {torch_s * 1e3:9.2f} {loops_ratio:>12} {numpy_s / torch_s:11.2f}x"
+            )
+    print(
+        "\nloops/numpy: how many times faster the vectorised conv2d is than the loops; "
+        "numpy/torch: conv2d's time as a multiple of PyTorch's (below 1 is faster)."
+    )
     save_rows(args.json, "conv", rows)
 
 

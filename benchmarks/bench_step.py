@@ -30,8 +30,14 @@ import torch
 from _results import machine, save_rows
 
 
-def make_step(batch_norm: bool = False, channels_last: bool = False, bf16: bool = False, compile_: bool = False,
-              batch: int = 8, crop: int = 128):
+def make_step(
+    batch_norm: bool = False,
+    channels_last: bool = False,
+    bf16: bool = False,
+    compile_: bool = False,
+    batch: int = 8,
+    crop: int = 128,
+):
     from unetlib.losses import weighted_cross_entropy
     from unetlib.model import UNet
 
@@ -39,7 +45,10 @@ def make_step(batch_norm: bool = False, channels_last: bool = False, bf16: bool 
     model = UNet(1, 2, depth=3, base_channels=16, padding="same", batch_norm=batch_norm)
     images, targets = torch.randn(batch, 1, crop, crop), torch.randint(0, 2, (batch, crop, crop))
     if channels_last:
-        model, images = model.to(memory_format=torch.channels_last), images.contiguous(memory_format=torch.channels_last)
+        model, images = (
+            model.to(memory_format=torch.channels_last),
+            images.contiguous(memory_format=torch.channels_last),
+        )
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
     forward = torch.compile(model) if compile_ else model
 
@@ -119,21 +128,37 @@ def main() -> None:
     print(f"\n{'variant':46}{'ms/step':>9}{'ratio':>8}{'first 2 steps s':>17}")
     for name, values in times.items():
         median = statistics.median(values)
-        rows.append({"variant": name, "ms per step": f"{1000 * median:.0f}", "ratio to plain": f"{median / first:.2f}",
-                     "first 2 steps (s)": f"{warm_up[name]:.1f}", "machine": where})
+        rows.append(
+            {
+                "variant": name,
+                "ms per step": f"{1000 * median:.0f}",
+                "ratio to plain": f"{median / first:.2f}",
+                "first 2 steps (s)": f"{warm_up[name]:.1f}",
+                "machine": where,
+            }
+        )
         print(f"{name:46}{1000 * median:9.0f}{median / first:8.2f}{warm_up[name]:17.1f}")
     save_rows(args.json, "step", rows)
 
-    settings = {"default (threads spin)": {}, "OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
-                "1 thread per process": {"OMP_NUM_THREADS": "1"}}
+    settings = {
+        "default (threads spin)": {},
+        "OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
+        "1 thread per process": {"OMP_NUM_THREADS": "1"},
+    }
     rows = []
     print(f"\n{'threads':28}{'alone ms':>10}{'2 at once ms':>14}{'slowdown':>10}")
     for name, setting in settings.items():
         alone = shared(setting, 1, args.shared_steps)[0]
         both = statistics.mean(shared(setting, 2, args.shared_steps))
-        rows.append({"thread setting": name, "alone (ms/step)": f"{1000 * alone:.0f}",
-                     "two processes at once (ms/step)": f"{1000 * both:.0f}", "slowdown": f"{both / alone:.1f}x",
-                     "machine": where})
+        rows.append(
+            {
+                "thread setting": name,
+                "alone (ms/step)": f"{1000 * alone:.0f}",
+                "two processes at once (ms/step)": f"{1000 * both:.0f}",
+                "slowdown": f"{both / alone:.1f}x",
+                "machine": where,
+            }
+        )
         print(f"{name:28}{1000 * alone:10.0f}{1000 * both:14.0f}{both / alone:9.1f}x")
     save_rows(args.json, "threads", rows)
 

@@ -42,8 +42,9 @@ RECIPES = {
 }
 
 
-def time_to_quality(images, targets, weights, test_images, test_instances, device, recipe: dict,
-                    dice_target: float, f1_target: float) -> dict:
+def time_to_quality(
+    images, targets, weights, test_images, test_instances, device, recipe: dict, dice_target: float, f1_target: float
+) -> dict:
     torch.manual_seed(0)
     model = UNet(1, 2, depth=3, base_channels=16, padding="same", batch_norm=recipe["batch_norm"])
     crops = RandomCrops(images, targets, weights, crop=128, samples=64, augment=True, seed=0)
@@ -61,11 +62,26 @@ def time_to_quality(images, targets, weights, test_images, test_instances, devic
         return len(reached) == 2
 
     print(f"\n{'epoch':>5}{'train s':>9}{'Dice':>8}{'F1':>8}")
-    history = fit(model, crops, epochs=recipe["epochs"], lr=recipe["lr"], batch_size=8, schedule=recipe["schedule"],
-                  channels_last=recipe["channels_last"], device=device, seed=0, progress=False, on_epoch_end=score)
+    history = fit(
+        model,
+        crops,
+        epochs=recipe["epochs"],
+        lr=recipe["lr"],
+        batch_size=8,
+        schedule=recipe["schedule"],
+        channels_last=recipe["channels_last"],
+        device=device,
+        seed=0,
+        progress=False,
+        on_epoch_end=score,
+    )
     steps = 8 * len(history["epoch"])
-    return {"reached": reached, "steps per second": steps / clock["trained"], "epochs run": len(history["epoch"]),
-            "trained": clock["trained"]}
+    return {
+        "reached": reached,
+        "steps per second": steps / clock["trained"],
+        "epochs run": len(history["epoch"]),
+        "trained": clock["trained"],
+    }
 
 
 def main() -> None:
@@ -90,8 +106,17 @@ def main() -> None:
     rows = []
     for name, recipe in RECIPES.items():
         print(f"\n{name}: {recipe}")
-        result = time_to_quality(pick(images, train_ids), pick(separated, train_ids), pick(weights, train_ids),
-                                 pick(images, test_ids), pick(instances, test_ids), device, recipe, args.dice, args.f1)
+        result = time_to_quality(
+            pick(images, train_ids),
+            pick(separated, train_ids),
+            pick(weights, train_ids),
+            pick(images, test_ids),
+            pick(instances, test_ids),
+            device,
+            recipe,
+            args.dice,
+            args.f1,
+        )
         row = {"recipe": name, "steps per second": f"{result['steps per second']:.2f}"}
         for key, label_, target in (("dice", "pixel Dice", args.dice), ("f1", "object F1", args.f1)):
             if key in result["reached"]:

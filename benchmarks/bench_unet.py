@@ -47,13 +47,22 @@ def compare_with_monai(size: int, batch: int, base: int, repeats: int, device: s
     torch.manual_seed(0)
     widths = [base * 2**level for level in range(5)]
     ours = UNet(1, 2, base_channels=base, padding="same").to(device)
-    theirs = BasicUNet(spatial_dims=2, in_channels=1, out_channels=2, features=(*widths, widths[0]),
-                       act=("relu", {"inplace": True}), norm=None, upsample="deconv").to(device)
+    theirs = BasicUNet(
+        spatial_dims=2,
+        in_channels=1,
+        out_channels=2,
+        features=(*widths, widths[0]),
+        act=("relu", {"inplace": True}),
+        norm=None,
+        upsample="deconv",
+    ).to(device)
     counts = [sum(p.numel() for p in net.parameters()) for net in (ours, theirs)]
     # BasicUNet's last up step keeps its channels (halves=False) before the concatenation, the
     # only difference from the paper's layout: a few thousand more parameters and multiply-adds.
-    print(f"parameters: unetlib {counts[0]:,}, MONAI BasicUNet {counts[1]:,} "
-          f"({(counts[1] - counts[0]) / counts[0]:+.2%}: MONAI's last up step does not halve channels)")
+    print(
+        f"parameters: unetlib {counts[0]:,}, MONAI BasicUNet {counts[1]:,} "
+        f"({(counts[1] - counts[0]) / counts[0]:+.2%}: MONAI's last up step does not halve channels)"
+    )
     if abs(counts[1] - counts[0]) > 0.01 * counts[0]:
         raise SystemExit("the two networks differ by more than 1%: compare like with like")
     x = torch.randn(batch, 1, size, size, device=device)
@@ -92,11 +101,21 @@ def compare_with_monai(size: int, batch: int, base: int, repeats: int, device: s
     print(f"\n{'':16}{'unetlib ms':>12}{'MONAI ms':>12}{'unetlib/MONAI':>15}")
     rows = []
     for task, medians in results.items():
-        print(f"{task:16}{medians['unetlib'] * 1e3:12.0f}{medians['MONAI'] * 1e3:12.0f}"
-              f"{medians['unetlib'] / medians['MONAI']:15.2f}")
-        rows.append({"task": task, "input": f"{batch} x {size}x{size}", "widths": f"{base}..{base * 16}",
-                     "unetlib ms": f"{medians['unetlib'] * 1e3:.0f}", "MONAI ms": f"{medians['MONAI'] * 1e3:.0f}",
-                     "unetlib / MONAI": f"{medians['unetlib'] / medians['MONAI']:.2f}", "machine": machine(device)})
+        print(
+            f"{task:16}{medians['unetlib'] * 1e3:12.0f}{medians['MONAI'] * 1e3:12.0f}"
+            f"{medians['unetlib'] / medians['MONAI']:15.2f}"
+        )
+        rows.append(
+            {
+                "task": task,
+                "input": f"{batch} x {size}x{size}",
+                "widths": f"{base}..{base * 16}",
+                "unetlib ms": f"{medians['unetlib'] * 1e3:.0f}",
+                "MONAI ms": f"{medians['MONAI'] * 1e3:.0f}",
+                "unetlib / MONAI": f"{medians['unetlib'] / medians['MONAI']:.2f}",
+                "machine": machine(device),
+            }
+        )
     return rows
 
 
@@ -122,21 +141,36 @@ print(json.dumps({"seconds": seconds, "peak_rss_kb": peak_kb,
 
 
 def tiled_throughput(base: int, tile: int, device: str, sides: list[int], batches: list[int]) -> list[dict]:
-    print(f"\npredict_tiled, UNet(base_channels={base}), valid padding, {tile}x{tile} tiles, on {device};"
-          " each row a fresh process")
+    print(
+        f"\npredict_tiled, UNet(base_channels={base}), valid padding, {tile}x{tile} tiles, on {device};"
+        " each row a fresh process"
+    )
     print(f"{'image':>11}{'batch':>7}{'seconds':>9}{'Mpixel/s':>10}{'peak RSS MB':>13}{'peak GPU MB':>13}")
     rows = []
     for side in sides:
         for batch in batches:
-            run = subprocess.run([sys.executable, "-c", TILED_CHILD, str(side), str(base), str(batch), str(tile), device],
-                                 capture_output=True, text=True, check=True)
+            run = subprocess.run(
+                [sys.executable, "-c", TILED_CHILD, str(side), str(base), str(batch), str(tile), device],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             result = json.loads(run.stdout.strip().splitlines()[-1])
-            print(f"{side:>5}x{side:<5}{batch:>7}{result['seconds']:9.1f}{side * side / result['seconds'] / 1e6:10.2f}"
-                  f"{result['peak_rss_kb'] / 1024:13.0f}{result['peak_gpu_bytes'] / 2**20:13.0f}")
-            rows.append({"image": f"{side}x{side}", "network": f"UNet(base_channels={base}), {tile}x{tile} tiles",
-                         "tiles per batch": batch, "seconds": f"{result['seconds']:.1f}",
-                         "Mpixel/s": f"{side * side / result['seconds'] / 1e6:.2f}",
-                         "peak RSS MB": f"{result['peak_rss_kb'] / 1024:.0f}", "machine": machine(device)})
+            print(
+                f"{side:>5}x{side:<5}{batch:>7}{result['seconds']:9.1f}{side * side / result['seconds'] / 1e6:10.2f}"
+                f"{result['peak_rss_kb'] / 1024:13.0f}{result['peak_gpu_bytes'] / 2**20:13.0f}"
+            )
+            rows.append(
+                {
+                    "image": f"{side}x{side}",
+                    "network": f"UNet(base_channels={base}), {tile}x{tile} tiles",
+                    "tiles per batch": batch,
+                    "seconds": f"{result['seconds']:.1f}",
+                    "Mpixel/s": f"{side * side / result['seconds'] / 1e6:.2f}",
+                    "peak RSS MB": f"{result['peak_rss_kb'] / 1024:.0f}",
+                    "machine": machine(device),
+                }
+            )
     return rows
 
 
@@ -146,19 +180,27 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--json", help="also append the rows to this JSON file (for the book's appendix)")
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
-          f"{torch.__version__} ({torch.get_num_threads()} threads), device {args.device}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+        f"{torch.__version__} ({torch.get_num_threads()} threads), device {args.device}"
+    )
     if args.quick:
         print("\n-- unetlib.UNet vs MONAI BasicUNet: widths 16..256, 128x128, batch 2, median of 5 --")
         save_rows(args.json, "unet", compare_with_monai(size=128, batch=2, base=16, repeats=5, device=args.device))
-        save_rows(args.json, "tiled", tiled_throughput(base=8, tile=572, device=args.device, sides=[1024, 2048],
-                                                       batches=[1, 4]))
+        save_rows(
+            args.json,
+            "tiled",
+            tiled_throughput(base=8, tile=572, device=args.device, sides=[1024, 2048], batches=[1, 4]),
+        )
     else:
         print("\n-- unetlib.UNet vs MONAI BasicUNet: widths 64..1024, 256x256, batch 2, median of 7 --")
         save_rows(args.json, "unet", compare_with_monai(size=256, batch=2, base=64, repeats=7, device=args.device))
         base = 64 if args.device == "cuda" else 16  # the paper's width takes minutes per image on a CPU
-        save_rows(args.json, "tiled", tiled_throughput(base=base, tile=572, device=args.device, sides=[2048, 4096],
-                                                       batches=[1, 4]))
+        save_rows(
+            args.json,
+            "tiled",
+            tiled_throughput(base=base, tile=572, device=args.device, sides=[2048, 4096], batches=[1, 4]),
+        )
 
 
 if __name__ == "__main__":

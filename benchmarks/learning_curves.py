@@ -46,8 +46,11 @@ def recipe_data(images, instances):
     binary = [(inst > 0).astype(np.int64) for inst in instances]
     separated = [split_touching(inst) for inst in instances]
     weights = [weight_map(label(s), balance=False) for s in separated]
-    return {"baseline": (binary, None, False), "gaps + augmentation": (separated, None, True),
-            "gaps + augmentation + weight map": (separated, weights, True)}
+    return {
+        "baseline": (binary, None, False),
+        "gaps + augmentation": (separated, None, True),
+        "gaps + augmentation + weight map": (separated, weights, True),
+    }
 
 
 def run(images, instances, data, recipe: str, epochs: int, seed: int, **settings) -> dict:
@@ -56,12 +59,14 @@ def run(images, instances, data, recipe: str, epochs: int, seed: int, **settings
     def pick(items):
         return None if items is None else [items[i] for i in TRAIN_IDS]
 
-    model, _, seconds = train_on_crops(pick(images), pick(targets), pick(weights), augment=augment, epochs=epochs,
-                                       seed=seed, device="cpu", **settings)
+    model, _, seconds = train_on_crops(
+        pick(images), pick(targets), pick(weights), augment=augment, epochs=epochs, seed=seed, device="cpu", **settings
+    )
     scores = {}
     for where, ids in (("val", VAL_IDS), ("test", TEST_IDS)):
         scores[f"{where}_dice"], scores[f"{where}_f1"] = score_on_images(
-            model, [images[i] for i in ids], [instances[i] for i in ids], device="cpu")
+            model, [images[i] for i in ids], [instances[i] for i in ids], device="cpu"
+        )
     return {"recipe": recipe, "epochs": epochs, "steps": 8 * epochs, "seed": seed, **scores, "seconds": seconds}
 
 
@@ -82,14 +87,19 @@ def main() -> None:
                 rows.append({"schedule": "fast", **run(images, instances, data, recipe, epochs, seed)})
                 print(rows[-1], flush=True)
             if args.old_epochs and seed in args.old_seeds:
-                rows.append({"schedule": "old", **run(images, instances, data, recipe, args.old_epochs, seed, **OLD_RECIPE)})
+                rows.append(
+                    {"schedule": "old", **run(images, instances, data, recipe, args.old_epochs, seed, **OLD_RECIPE)}
+                )
                 print(rows[-1], flush=True)
     results = {
         "what": "pixel Dice and object F1 of Chapter 7's recipes against training length, on the validation "
-                "images (13, 14) and the test images (15-19)",
-        "machine": machine("cpu"), "python": platform.python_version(),
+        "images (13, 14) and the test images (15-19)",
+        "machine": machine("cpu"),
+        "python": platform.python_version(),
         "versions": {name: version(name) for name in ("torch", "numpy", "scipy", "scikit-image", "unetlib")},
-        "seeds": args.seeds, "date": datetime.date.today().isoformat(), "rows": rows,
+        "seeds": args.seeds,
+        "date": datetime.date.today().isoformat(),
+        "rows": rows,
     }
     Path(args.out).write_text(json.dumps(results, indent=1))
     print(f"wrote {args.out}")

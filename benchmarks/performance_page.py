@@ -23,39 +23,67 @@ PAGE = HERE.parent / "book" / "performance.md"
 RESULTS = HERE / "results.json"
 
 SECTIONS = [
-    ("conv", "Convolution: loops, vectorised NumPy, PyTorch", "bench_conv.py",
-     "Chapter 1's three implementations of the same convolution, on one 512x512 image with a 3x3 "
-     "kernel; each output is checked against PyTorch before it is timed, and each time is the best "
-     "of several runs. *loops / NumPy* is how many times faster the vectorised `conv2d` is than the "
-     "loops; *NumPy / PyTorch* is its time as a multiple of PyTorch's."),
-    ("unet", "A U-Net training step and inference, against MONAI", "bench_unet.py",
-     "`unetlib.UNet` against MONAI's `BasicUNet` built to the same architecture (same padding, ReLU, "
-     "no normalisation, transposed-convolution upsampling, parameter counts within 1%), timed "
-     "alternately run by run; medians. Below 1 means `unetlib` is faster."),
-    ("tiled", "Overlap-tile inference: throughput and memory", "bench_unet.py",
-     "`predict_tiled` on a large image, each row in a fresh process, with that process's peak "
-     "resident memory: it is bounded by the tiles per batch, not by the image."),
-    ("profile", "Where the training chapters' time goes", "profile_chapters.py",
-     "The work of Chapter 7's and Chapter 9's expensive cells, run with the chapters' own functions, "
-     "every second charged to one part (exclusively: a nested part's time is not counted twice). "
-     "*before*: what the chapters trained until they were made fast (Chapter 7: 360 steps per run, no "
-     "batch norm, constant learning rate, 3 runs; Chapter 9: 480 steps); *after*: what they train now "
-     "(Chapter 7: 96 steps per run with batch norm, warm-up + cosine and channels-last memory, 3 runs, "
-     "the other seeds read from a results file; Chapter 9: 192 steps). Seconds are for one run."),
-    ("step", "One training step, and what makes it cheaper", "bench_step.py",
-     "Chapter 7's U-Net (3 levels, 16 channels, same padding), one step on a batch of 8 crops of 128x128: "
-     "forward, backward, Adam. All variants timed round by round in one process; medians, and the ratio "
-     "to the plain step. *first 2 steps* includes any warm-up (compilation)."),
-    ("threads", "Sharing two cores with another job", "bench_step.py",
-     "The same step in two processes at once on the same machine, as when a book build shares it with "
-     "another job, under each thread setting (each process new, since the setting must be made before "
-     "PyTorch starts). On two cores a slowdown of 2x is each process's fair share. `.ci/book` and "
-     "`.ci/test` set `OMP_WAIT_POLICY=PASSIVE`."),
-    ("training", "Time to quality: Chapter 7's recipe, old and new training", "bench_training.py",
-     "Seconds of training (scoring not counted) until the paper's recipe of Chapter 7 reaches each target "
-     "on the 5 held-out BBBC039 images, scored after every epoch; *old* trains without batch norm at a "
-     "constant rate 1e-3 in NCHW memory, *new* with batch norm, warm-up + cosine to 3e-3 and "
-     "channels-last, as the chapter now does. Both in one run, one seed each."),
+    (
+        "conv",
+        "Convolution: loops, vectorised NumPy, PyTorch",
+        "bench_conv.py",
+        "Chapter 1's three implementations of the same convolution, on one 512x512 image with a 3x3 "
+        "kernel; each output is checked against PyTorch before it is timed, and each time is the best "
+        "of several runs. *loops / NumPy* is how many times faster the vectorised `conv2d` is than the "
+        "loops; *NumPy / PyTorch* is its time as a multiple of PyTorch's.",
+    ),
+    (
+        "unet",
+        "A U-Net training step and inference, against MONAI",
+        "bench_unet.py",
+        "`unetlib.UNet` against MONAI's `BasicUNet` built to the same architecture (same padding, ReLU, "
+        "no normalisation, transposed-convolution upsampling, parameter counts within 1%), timed "
+        "alternately run by run; medians. Below 1 means `unetlib` is faster.",
+    ),
+    (
+        "tiled",
+        "Overlap-tile inference: throughput and memory",
+        "bench_unet.py",
+        "`predict_tiled` on a large image, each row in a fresh process, with that process's peak "
+        "resident memory: it is bounded by the tiles per batch, not by the image.",
+    ),
+    (
+        "profile",
+        "Where the training chapters' time goes",
+        "profile_chapters.py",
+        "The work of Chapter 7's and Chapter 9's expensive cells, run with the chapters' own functions, "
+        "every second charged to one part (exclusively: a nested part's time is not counted twice). "
+        "*before*: what the chapters trained until they were made fast (Chapter 7: 360 steps per run, no "
+        "batch norm, constant learning rate, 3 runs; Chapter 9: 480 steps); *after*: what they train now "
+        "(Chapter 7: 96 steps per run with batch norm, warm-up + cosine and channels-last memory, 3 runs, "
+        "the other seeds read from a results file; Chapter 9: 192 steps). Seconds are for one run.",
+    ),
+    (
+        "step",
+        "One training step, and what makes it cheaper",
+        "bench_step.py",
+        "Chapter 7's U-Net (3 levels, 16 channels, same padding), one step on a batch of 8 crops of 128x128: "
+        "forward, backward, Adam. All variants timed round by round in one process; medians, and the ratio "
+        "to the plain step. *first 2 steps* includes any warm-up (compilation).",
+    ),
+    (
+        "threads",
+        "Sharing two cores with another job",
+        "bench_step.py",
+        "The same step in two processes at once on the same machine, as when a book build shares it with "
+        "another job, under each thread setting (each process new, since the setting must be made before "
+        "PyTorch starts). On two cores a slowdown of 2x is each process's fair share. `.ci/book` and "
+        "`.ci/test` set `OMP_WAIT_POLICY=PASSIVE`.",
+    ),
+    (
+        "training",
+        "Time to quality: Chapter 7's recipe, old and new training",
+        "bench_training.py",
+        "Seconds of training (scoring not counted) until the paper's recipe of Chapter 7 reaches each target "
+        "on the 5 held-out BBBC039 images, scored after every epoch; *old* trains without batch norm at a "
+        "constant rate 1e-3 in NCHW memory, *new* with batch norm, warm-up + cosine to 3e-3 and "
+        "channels-last, as the chapter now does. Both in one run, one seed each.",
+    ),
 ]
 
 
@@ -117,8 +145,9 @@ def main() -> None:
         try:
             import monai  # noqa: F401
         except ImportError:
-            raise SystemExit("bench_unet.py compares with MONAI: first run "
-                             "`.venv/bin/pip install -c .ci/constraints.txt monai`") from None
+            raise SystemExit(
+                "bench_unet.py compares with MONAI: first run `.venv/bin/pip install -c .ci/constraints.txt monai`"
+            ) from None
         run_benchmarks(source)
     date = datetime.date.fromtimestamp(source.stat().st_mtime).isoformat()
     PAGE.write_text(render(json.loads(source.read_text()), date))

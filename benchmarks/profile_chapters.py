@@ -60,6 +60,7 @@ class PartTimer:
                 self.seconds[name] = self.seconds.get(name, 0.0) + elapsed - nested
                 if self.stack:
                     self.stack[-1][2] += elapsed
+
         return timed
 
     @contextmanager
@@ -104,10 +105,15 @@ def chapter7(timer: PartTimer, when: str) -> tuple[float, int]:
 
     settings = OLD_RECIPE if when == "before" else {}
     model, _, _ = experiments.train_on_crops(
-        pick(images, train_ids), pick(separated, train_ids), pick(weights, train_ids), augment=True,
-        epochs=45 if when == "before" else 12, device="cpu",
+        pick(images, train_ids),
+        pick(separated, train_ids),
+        pick(weights, train_ids),
+        augment=True,
+        epochs=45 if when == "before" else 12,
+        device="cpu",
         val=(pick(images, val_ids), pick(binary, val_ids)) if when == "before" else None,
-        **settings)
+        **settings,
+    )
     experiments.score_on_images(model, pick(images, test_ids), pick(instances, test_ids), device="cpu")
     return time.perf_counter() - start, 3
 
@@ -117,14 +123,19 @@ def chapter9(timer: PartTimer, when: str) -> tuple[float, int]:
     start = time.perf_counter()
     images, membranes = timer.wrap("loading + normalising", load_isbi2012)()
     train_ids, val_ids, test_ids = range(20), range(20, 25), range(25, 30)
-    weights = [timer.wrap("weight maps", weight_map)(experiments.cells_from_membranes(membranes[i]))
-               for i in train_ids]
+    weights = [timer.wrap("weight maps", weight_map)(experiments.cells_from_membranes(membranes[i])) for i in train_ids]
     settings = OLD_RECIPE if when == "before" else {}
     model, _, _ = experiments.train_on_crops(
-        [images[i] for i in train_ids], [membranes[i] for i in train_ids], weights,
-        epochs=60 if when == "before" else 24, depth=4, batch_norm=True, device="cpu",
+        [images[i] for i in train_ids],
+        [membranes[i] for i in train_ids],
+        weights,
+        epochs=60 if when == "before" else 24,
+        depth=4,
+        batch_norm=True,
+        device="cpu",
         val=([images[i] for i in val_ids], [membranes[i] for i in val_ids]),
-        **{key: value for key, value in settings.items() if key != "batch_norm"})
+        **{key: value for key, value in settings.items() if key != "batch_norm"},
+    )
     thresholds = np.round(np.arange(0.1, 0.95, 0.1), 1)
     tta = timer.wrap("test-time augmentation (8 views)", train_module.predict_tta)
     for ids in (val_ids, test_ids):
@@ -139,8 +150,10 @@ def chapter9(timer: PartTimer, when: str) -> tuple[float, int]:
 
 def pivot(columns: dict[str, dict[str, float]], runs: dict[str, int], where: str) -> list[dict]:
     """One row per part, one column per chapter and version: seconds for one run, and its share."""
-    parts = sorted({part for seconds in columns.values() for part in seconds} - {"total (one run)", "other"},
-                   key=lambda part: -max(seconds.get(part, 0.0) for seconds in columns.values()))
+    parts = sorted(
+        {part for seconds in columns.values() for part in seconds} - {"total (one run)", "other"},
+        key=lambda part: -max(seconds.get(part, 0.0) for seconds in columns.values()),
+    )
     rows = []
     for part in parts + ["other", "total (one run)"]:
         row = {"part": part}
@@ -149,11 +162,14 @@ def pivot(columns: dict[str, dict[str, float]], runs: dict[str, int], where: str
             if value is None:
                 row[f"{name} (s)"] = "-"  # this chapter does no such work
             else:
-                row[f"{name} (s)"] = f"{value:.1f}" if part == "total (one run)" else f"{value:.1f} ({100 * value / total:.0f}%)"
+                row[f"{name} (s)"] = (
+                    f"{value:.1f}" if part == "total (one run)" else f"{value:.1f} ({100 * value / total:.0f}%)"
+                )
         row["machine"] = where
         rows.append(row)
-    rows.append({"part": "runs in the chapter", **{f"{name} (s)": str(count) for name, count in runs.items()},
-                 "machine": where})
+    rows.append(
+        {"part": "runs in the chapter", **{f"{name} (s)": str(count) for name, count in runs.items()}, "machine": where}
+    )
     return rows
 
 
@@ -175,7 +191,9 @@ def main() -> None:
                 wall, runs[f"Ch. {chapter} {when}"] = work(timer, when)
             timer.seconds["other"] = wall - sum(timer.seconds.values())
             columns[f"Ch. {chapter} {when}"] = {**timer.seconds, "total (one run)": wall}
-            print(f"\nChapter {chapter}, {when}: {wall:.1f} s for one run ({runs[f'Ch. {chapter} {when}']} per chapter)")
+            print(
+                f"\nChapter {chapter}, {when}: {wall:.1f} s for one run ({runs[f'Ch. {chapter} {when}']} per chapter)"
+            )
             for part, seconds in sorted(timer.seconds.items(), key=lambda item: -item[1]):
                 print(f"  {part:38}{seconds:8.1f} s {100 * seconds / wall:5.0f}%")
     rows = pivot(columns, runs, where)

@@ -48,8 +48,14 @@ def main() -> None:
     ]
     for name, (folder, repository, prefix) in SETS.items():
         commit, files = parse((shared / folder / "PROVENANCE.md").read_text())
-        lines += [f"    {name!r}: {{", f"        'folder': {folder!r},", f"        'repository': {repository!r},",
-                  f"        'commit': {commit!r},", f"        'prefix': {prefix!r},", "        'files': {"]
+        lines += [
+            f"    {name!r}: {{",
+            f"        'folder': {folder!r},",
+            f"        'repository': {repository!r},",
+            f"        'commit': {commit!r},",
+            f"        'prefix': {prefix!r},",
+            "        'files': {",
+        ]
         lines += [f"            {path!r}: {digest!r}," for path, digest in sorted(files.items())]
         lines += ["        },", "    },"]
     lines.append("}")

@@ -46,8 +46,11 @@ def test_every_public_name_has_a_docstring():
         if not inspect.getdoc(obj):
             missing.append(".".join(key))
         if inspect.isclass(obj):
-            missing += [f"{'.'.join(key)}.{name}" for name, member in vars(obj).items()
-                        if inspect.isfunction(member) and not name.startswith("_") and not inspect.getdoc(member)]
+            missing += [
+                f"{'.'.join(key)}.{name}"
+                for name, member in vars(obj).items()
+                if inspect.isfunction(member) and not name.startswith("_") and not inspect.getdoc(member)
+            ]
     assert missing == [], f"no docstring: {missing}"
 
 
@@ -63,7 +66,10 @@ def test_the_built_reference_has_an_entry_for_every_public_name():
 
 def test_every_module_is_on_a_reference_page():
     pages = "\n".join(p.read_text() for p in (ROOT / "book" / "api").glob("*.md"))
-    modules = [info.name for info in pkgutil.walk_packages(unetlib.__path__, "unetlib.")
-               if not info.name.rsplit(".", 1)[-1].startswith("_")]
+    modules = [
+        info.name
+        for info in pkgutil.walk_packages(unetlib.__path__, "unetlib.")
+        if not info.name.rsplit(".", 1)[-1].startswith("_")
+    ]
     missing = [m for m in modules if f".. automodule:: {m}\n" not in pages]
     assert missing == []

@@ -21,8 +21,13 @@ HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 # Pages Sphinx generates whose content is not the book's (they load fine and are checked for
 # errors too, but have no figures or math to check).
@@ -338,8 +343,14 @@ def test_chapter_7_results_table_figures_and_solutions(server, browser):
     means = page.locator("table", has_text="results file").inner_text()
     assert "baseline" in means and "weight map" in means
     assert len(re.findall(r"\d\.\d{3} ± \d\.\d{3}", means)) == 6  # 3 recipes x 2 scores
-    _one_figure_each(page, "weight map, dark inside", "outlines of its mask", "errors marked",
-                     "learning rate against the training step", "shaded band for the spread")
+    _one_figure_each(
+        page,
+        "weight map, dark inside",
+        "outlines of its mask",
+        "errors marked",
+        "learning rate against the training step",
+        "shaded band for the spread",
+    )
     _solutions_hidden_then_open(page, path, expected=3)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
@@ -370,8 +381,10 @@ def test_every_chapter_fits_a_phone_screen(server, browser):
         overflow = phone.page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} is {overflow} px wider than a 390 px phone screen"
         too_wide = phone.page.eval_on_selector_all(
-            "main img", "els => els.filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)"
-            ".map(e => e.getAttribute('alt').slice(0, 60))")
+            "main img",
+            "els => els.filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)"
+            ".map(e => e.getAttribute('alt').slice(0, 60))",
+        )
         assert too_wide == [], f"{path}: figures wider than the screen: {too_wide}"
         assert phone.errors == [], f"{path}: {phone.errors}"
         phone.page.close()

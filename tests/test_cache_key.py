@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def key() -> str:
-    return subprocess.run(["bash", str(ROOT / ".ci" / "cache-key")], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["bash", str(ROOT / ".ci" / "cache-key")], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def test_the_key_is_stable_and_changes_with_unetlibs_source():
@@ -34,4 +35,7 @@ def test_the_key_is_stable_and_changes_with_unetlibs_source():
 def test_the_book_build_empties_the_cache_when_the_key_changes():
     script = (ROOT / ".ci" / "book").read_text()
     assert "key=$(bash .ci/cache-key)" in script
-    assert 'if [ "$(cat _build/.jupyter_cache.key 2>/dev/null)" != "$key" ]; then\n    rm -rf _build/.jupyter_cache' in script
+    assert (
+        'if [ "$(cat _build/.jupyter_cache.key 2>/dev/null)" != "$key" ]; then\n    rm -rf _build/.jupyter_cache'
+        in script
+    )

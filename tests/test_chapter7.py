@@ -26,7 +26,7 @@ def published(recipe: str) -> tuple[float, float]:
     if not PAGE.exists():
         pytest.fail(f"{PAGE} is missing: build the book first (bash .ci/book)")
     text = re.sub(r"<[^>]+>", " ", PAGE.read_text())
-    table = text[text.index("trained on this page"):]
+    table = text[text.index("trained on this page") :]
     row = re.search(re.escape(recipe) + r"\s+(\d+)\s+(\d+)\s+([0-9.]+)\s+([0-9.]+)", table)
     assert row, f"no row for {recipe!r} in the chapter's table"
     return float(row.group(3)), float(row.group(4))
@@ -44,8 +44,15 @@ def test_the_recipe_reproduces_the_chapters_numbers(monkeypatch):
     train_ids, test_ids = range(0, 13), range(15, 20)
     separated = [split_touching(inst) for inst in instances]
     weights = [weight_map(label(s), balance=False) for s in separated]
-    model, _, _ = train_on_crops([images[i] for i in train_ids], [separated[i] for i in train_ids],
-                                 [weights[i] for i in train_ids], augment=True, epochs=12, seed=0, device="cpu")
+    model, _, _ = train_on_crops(
+        [images[i] for i in train_ids],
+        [separated[i] for i in train_ids],
+        [weights[i] for i in train_ids],
+        augment=True,
+        epochs=12,
+        seed=0,
+        device="cpu",
+    )
     dice, f1 = score_on_images(model, [images[i] for i in test_ids], [instances[i] for i in test_ids], device="cpu")
     stated_dice, stated_f1 = published("gaps + augmentation + weight map")
     assert np.isclose(dice, stated_dice, atol=0.01), (dice, stated_dice)

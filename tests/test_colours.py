@@ -13,8 +13,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.md")) + sorted((ROOT / "unetlib").rglob("*.py"))
-READABLE = {"gray", "Greys", "viridis", "cividis", "magma", "inferno", "plasma",
-            "Oranges", "Greens", "Blues", "Purples", "RdBu", "RdBu_r", "PuOr", "PuOr_r"}
+READABLE = {
+    "gray",
+    "Greys",
+    "viridis",
+    "cividis",
+    "magma",
+    "inferno",
+    "plasma",
+    "Oranges",
+    "Greens",
+    "Blues",
+    "Purples",
+    "RdBu",
+    "RdBu_r",
+    "PuOr",
+    "PuOr_r",
+}
 
 
 def colour_map_uses() -> list[tuple[str, str]]:

@@ -143,7 +143,9 @@ def test_conv_output_size_matches_pytorch_on_a_grid():
                             continue
                         x = torch.zeros(1, 1, size, 1)
                         w = torch.zeros(1, 1, kernel, 1)
-                        expected = F.conv2d(x, w, stride=(stride, 1), padding=(padding, 0), dilation=(dilation, 1)).shape[2]
+                        expected = F.conv2d(
+                            x, w, stride=(stride, 1), padding=(padding, 0), dilation=(dilation, 1)
+                        ).shape[2]
                         assert conv_output_size(size, kernel, stride, padding, dilation) == expected
                         checked += 1
     assert checked > 1500
@@ -170,10 +172,12 @@ def test_convolve2d_matches_scipy(mode):
     rng = np.random.default_rng(5)
     image, kernel = rng.standard_normal((9, 8)), rng.standard_normal((3, 5))
     padding = {"valid": 0, "same": "same", "full": (2, 4)}[mode]
-    np.testing.assert_allclose(convolve2d(image, kernel, padding=padding),
-                               scipy.signal.convolve2d(image, kernel, mode=mode), atol=1e-12)
-    np.testing.assert_allclose(conv2d(image, kernel, padding=padding),
-                               scipy.signal.correlate2d(image, kernel, mode=mode), atol=1e-12)
+    np.testing.assert_allclose(
+        convolve2d(image, kernel, padding=padding), scipy.signal.convolve2d(image, kernel, mode=mode), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        conv2d(image, kernel, padding=padding), scipy.signal.correlate2d(image, kernel, mode=mode), atol=1e-12
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,22 +191,46 @@ BATCH = np.zeros((1, 3, 5, 5))
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda: conv2d(np.zeros(5), np.ones((3, 3))), ValueError, r"x must be \(H, W\), \(C, H, W\) or \(N, C, H, W\)"),
+        (
+            lambda: conv2d(np.zeros(5), np.ones((3, 3))),
+            ValueError,
+            r"x must be \(H, W\), \(C, H, W\) or \(N, C, H, W\)",
+        ),
         (lambda: conv2d(IMAGE, np.ones((1, 1, 3, 3))), ValueError, "needs a 2-D kernel"),
         (lambda: conv2d(BATCH, np.ones((3, 3))), ValueError, "needs a 4-D weight"),
-        (lambda: conv2d(BATCH, np.ones((2, 4, 3, 3))), ValueError, r"x has 3 channels but weight expects 4.*weight.shape\[1\] == 3"),
+        (
+            lambda: conv2d(BATCH, np.ones((2, 4, 3, 3))),
+            ValueError,
+            r"x has 3 channels but weight expects 4.*weight.shape\[1\] == 3",
+        ),
         (lambda: conv2d(IMAGE, np.ones((7, 7))), ValueError, "spans 7 pixels along the height.*padding of at least 1"),
         (lambda: conv2d(IMAGE, np.ones((3, 3)), dilation=3), ValueError, "dilation.*spans 7 pixels"),
         (lambda: conv2d(IMAGE, np.ones((3, 3)), stride=0), ValueError, "stride must be at least 1, got 0"),
-        (lambda: conv2d(IMAGE, np.ones((3, 3)), stride=1.5), TypeError, "stride must be an int or a pair of ints, got float 1.5"),
-        (lambda: conv2d(IMAGE, np.ones((3, 3)), dilation=(1, 0)), ValueError, r"dilation must be at least 1, got \(1, 0\)"),
+        (
+            lambda: conv2d(IMAGE, np.ones((3, 3)), stride=1.5),
+            TypeError,
+            "stride must be an int or a pair of ints, got float 1.5",
+        ),
+        (
+            lambda: conv2d(IMAGE, np.ones((3, 3)), dilation=(1, 0)),
+            ValueError,
+            r"dilation must be at least 1, got \(1, 0\)",
+        ),
         (lambda: conv2d(IMAGE, np.ones((3, 3)), padding=-1), ValueError, "padding must be at least 0, got -1"),
         (lambda: conv2d(IMAGE, np.ones((3, 3)), padding="full"), ValueError, "'valid' or 'same', got 'full'"),
         (lambda: conv2d(IMAGE, np.ones((3, 3)), padding=(1, 2, 3)), TypeError, "padding must be an int, a pair"),
         (lambda: conv2d(IMAGE, np.ones((3, 3)), padding="same", stride=2), ValueError, "padding='same' needs stride=1"),
         (lambda: conv2d(IMAGE, np.ones((3, 3)), padding_mode="mirror"), ValueError, "padding_mode must be one of"),
-        (lambda: conv2d(IMAGE, np.ones((3, 3)), padding=5, padding_mode="reflect"), ValueError, "too large for reflect padding.*less than 5"),
-        (lambda: conv2d(IMAGE, np.ones((3, 3)), padding=6, padding_mode="circular"), ValueError, "too large for circular padding"),
+        (
+            lambda: conv2d(IMAGE, np.ones((3, 3)), padding=5, padding_mode="reflect"),
+            ValueError,
+            "too large for reflect padding.*less than 5",
+        ),
+        (
+            lambda: conv2d(IMAGE, np.ones((3, 3)), padding=6, padding_mode="circular"),
+            ValueError,
+            "too large for circular padding",
+        ),
         (lambda: conv2d(np.array([["a"]]), np.ones((1, 1))), TypeError, "x must hold real numbers.*got dtype <U1"),
         (lambda: conv2d(IMAGE, np.ones((3, 3), dtype=complex)), TypeError, "weight must hold real numbers"),
         (lambda: conv2d(IMAGE, np.ones((3, 3)), bias=[1.0, 2.0]), ValueError, r"bias must have shape \(1,\)"),
@@ -225,7 +253,9 @@ def test_dilated_kernel_convolves_like_pytorch_dilation(seed):
     rng = np.random.default_rng(seed)
     k_h, k_w, d_h, d_w = (int(v) for v in rng.integers(1, 5, size=4))
     weight = rng.normal(size=(2, 3, k_h, k_w))
-    x = rng.normal(size=(1, 3, d_h * (k_h - 1) + 1 + int(rng.integers(0, 6)), d_w * (k_w - 1) + 1 + int(rng.integers(0, 6))))
+    x = rng.normal(
+        size=(1, 3, d_h * (k_h - 1) + 1 + int(rng.integers(0, 6)), d_w * (k_w - 1) + 1 + int(rng.integers(0, 6)))
+    )
     dilated = dilate_kernel(weight, (d_h, d_w))
     assert dilated.shape == (2, 3, d_h * (k_h - 1) + 1, d_w * (k_w - 1) + 1)
     expected = F.conv2d(torch.from_numpy(x), torch.from_numpy(weight), dilation=(d_h, d_w)).numpy()

@@ -60,9 +60,14 @@ def test_dataset_is_balanced_varied_and_seeded():
 def test_canvas_places_each_glyph_at_multiples_of_the_spacing():
     canvas, placed = xo_canvas(["X.O", ".OX"], spacing=16, seed=2)
     assert canvas.shape == (32, 48)
-    assert [(top, left, kind) for top, left, kind in placed] == [(0, 0, "X"), (0, 32, "O"), (16, 16, "O"), (16, 32, "X")]
+    assert [(top, left, kind) for top, left, kind in placed] == [
+        (0, 0, "X"),
+        (0, 32, "O"),
+        (16, 16, "O"),
+        (16, 32, "X"),
+    ]
     for top, left, kind in placed:
-        assert canvas[top:top + 14, left:left + 14].max() > 0.5
+        assert canvas[top : top + 14, left : left + 14].max() > 0.5
     assert canvas[0:14, 16:30].max() == 0  # an empty place stays empty
     assert XO_CLASSES[:2] == ("X", "O")
 

@@ -69,8 +69,12 @@ def test_check_conv2d_accepts_a_correct_answer():
         (lambda image, kernel: image.copy(), "your output is 5x5 but should be 3x3.*did you pad"),
         (lambda image, kernel: correct_conv2d(image, kernel[::-1, ::-1]), "you flipped the kernel"),
         (lambda image, kernel: correct_conv2d(image, kernel).T, "rows and columns are swapped"),
-        (lambda image, kernel: correct_conv2d(np.pad(image, ((kernel.shape[0] - 1,) * 2, (kernel.shape[1] - 1,) * 2)), kernel),
-         "the 'full' size"),
+        (
+            lambda image, kernel: correct_conv2d(
+                np.pad(image, ((kernel.shape[0] - 1,) * 2, (kernel.shape[1] - 1,) * 2)), kernel
+            ),
+            "the 'full' size",
+        ),
         (lambda image, kernel: correct_conv2d(image, kernel) + 1, r"at position \(0, 0\) you have"),
         (lambda image, kernel: "text", "not an array of numbers"),
     ],
@@ -173,6 +177,7 @@ def test_check_dilate_kernel():
         return np.kron(kernel, block)[: d * (kernel.shape[0] - 1) + 1, : d * (kernel.shape[1] - 1) + 1]
 
     assert check_dilate_kernel(with_kron).passed
+
     def d_zeros_between(kernel, d):
         out = np.zeros(((d + 1) * (kernel.shape[0] - 1) + 1, (d + 1) * (kernel.shape[1] - 1) + 1))
         out[:: d + 1, :: d + 1] = kernel
@@ -216,11 +221,24 @@ def test_check_multichannel_conv():
         return np.einsum("chwuv,ocuv->ohw", windows, weight)
 
     assert check_multichannel_conv(by_einsum).passed
-    assert "sum the C per-channel results" in check_multichannel_conv(
-        lambda image, weight: np.stack([[correct_conv2d(image[c], weight[o, c]) for c in range(image.shape[0])]
-                                        for o in range(weight.shape[0])])).message
-    assert "averaged" in check_multichannel_conv(lambda image, weight: by_einsum(image, weight) / image.shape[0]).message
-    assert "flipped the kernels" in check_multichannel_conv(lambda image, weight: by_einsum(image, weight[..., ::-1, ::-1])).message
+    assert (
+        "sum the C per-channel results"
+        in check_multichannel_conv(
+            lambda image, weight: np.stack(
+                [
+                    [correct_conv2d(image[c], weight[o, c]) for c in range(image.shape[0])]
+                    for o in range(weight.shape[0])
+                ]
+            )
+        ).message
+    )
+    assert (
+        "averaged" in check_multichannel_conv(lambda image, weight: by_einsum(image, weight) / image.shape[0]).message
+    )
+    assert (
+        "flipped the kernels"
+        in check_multichannel_conv(lambda image, weight: by_einsum(image, weight[..., ::-1, ::-1])).message
+    )
     assert "values differ" in check_multichannel_conv(lambda image, weight: by_einsum(image, weight) + 1).message
 
 
@@ -319,8 +337,10 @@ def test_check_unet_output_size():
 
     cache = {}
     assert check_unet_output_size(lambda s, d: cache.setdefault((s, d), by_running(s, d))).passed
-    assert "loses 4 pixels per level too" in check_unet_output_size(
-        lambda s, d: cache.setdefault((s, d), by_running(s, d)) + 4 * d).message
+    assert (
+        "loses 4 pixels per level too"
+        in check_unet_output_size(lambda s, d: cache.setdefault((s, d), by_running(s, d)) + 4 * d).message
+    )
     assert "did you forget the `return`" in check_unet_output_size(lambda s, d: None).message
 
 
@@ -391,8 +411,12 @@ def test_check_output_padding():
     def by_search(n, k, s, p):  # independent: try each allowed output_padding in PyTorch
         out = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p).shape[-1]
         for extra in range(s):
-            if F.conv_transpose2d(torch.zeros(1, 1, out, out), torch.zeros(1, 1, k, k), stride=s, padding=p,
-                                  output_padding=extra).shape[-1] == n:
+            if (
+                F.conv_transpose2d(
+                    torch.zeros(1, 1, out, out), torch.zeros(1, 1, k, k), stride=s, padding=p, output_padding=extra
+                ).shape[-1]
+                == n
+            ):
                 return extra
 
     assert check_output_padding(by_search).passed
@@ -419,7 +443,10 @@ def test_check_linear_to_conv1x1():
 
     assert check_linear_to_conv1x1(by_hand).passed
     assert "copy the bias" in check_linear_to_conv1x1(no_bias).message
-    assert "kernel" in check_linear_to_conv1x1(lambda linear: torch.nn.Conv2d(linear.in_features, linear.out_features, 3)).message
+    assert (
+        "kernel"
+        in check_linear_to_conv1x1(lambda linear: torch.nn.Conv2d(linear.in_features, linear.out_features, 3)).message
+    )
     assert "return an nn.Conv2d" in check_linear_to_conv1x1(lambda linear: linear).message
     assert "did you forget the `return`" in check_linear_to_conv1x1(lambda linear: None).message
 
@@ -441,13 +468,20 @@ def test_check_fc_to_conv():
 
     assert check_fc_to_conv(by_hand).passed
     assert "swapped" in check_fc_to_conv(swapped).message
-    assert "must cover it" in check_fc_to_conv(lambda linear, c, h, w: torch.nn.Conv2d(c, linear.out_features, 1)).message
+    assert (
+        "must cover it" in check_fc_to_conv(lambda linear, c, h, w: torch.nn.Conv2d(c, linear.out_features, 1)).message
+    )
 
 
 def test_check_dense_output_size():
     def by_running(n):
-        net = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 3), torch.nn.MaxPool2d(2), torch.nn.Conv2d(1, 1, 3),
-                                  torch.nn.MaxPool2d(2), torch.nn.Conv2d(1, 1, 2))
+        net = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 1, 3),
+            torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(1, 1, 3),
+            torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(1, 1, 2),
+        )
         return net(torch.zeros(1, 1, n, n)).shape[-1]
 
     assert check_dense_output_size(by_running).passed
@@ -467,7 +501,10 @@ def test_check_dice():
 
 def test_check_border_weight():
     assert check_border_weight(lambda d1, d2, w0, s: w0 * np.exp(-((d1 + d2) ** 2) / (2 * s * s))).passed
-    assert "square the sum" in check_border_weight(lambda d1, d2, w0, s: w0 * np.exp(-(d1**2 + d2**2) / (2 * s * s))).message
+    assert (
+        "square the sum"
+        in check_border_weight(lambda d1, d2, w0, s: w0 * np.exp(-(d1**2 + d2**2) / (2 * s * s))).message
+    )
     assert "2 sigma^2" in check_border_weight(lambda d1, d2, w0, s: w0 * np.exp(-((d1 + d2) ** 2) / (s * s))).message
 
 
@@ -502,8 +539,10 @@ def test_check_cells_from_membranes():
     assert check_cells_from_membranes(shuffled).passed
     eight = ndimage.generate_binary_structure(2, 2)
     assert "connectivity=1" in check_cells_from_membranes(lambda m: ndimage.label(~m, structure=eight)[0]).message
-    assert "labelled the membranes" in check_cells_from_membranes(
-        lambda m: ndimage.label(m, structure=four_neighbours)[0]).message
+    assert (
+        "labelled the membranes"
+        in check_cells_from_membranes(lambda m: ndimage.label(m, structure=four_neighbours)[0]).message
+    )
     one_cell_per_pixel = lambda m: np.where(m, 0, np.arange(1, m.size + 1).reshape(m.shape))  # noqa: E731
     assert "cells where there are" in check_cells_from_membranes(one_cell_per_pixel).message
 
@@ -523,8 +562,7 @@ def _dihedral(predict, image, mirrors=True, turn_back=True):
 def test_check_dihedral_average():
     assert check_dihedral_average(_dihedral).passed
     assert "4 rotations only" in check_dihedral_average(lambda f, x: _dihedral(f, x, mirrors=False)).message
-    assert "turn each prediction back" in check_dihedral_average(
-        lambda f, x: _dihedral(f, x, turn_back=False)).message
+    assert "turn each prediction back" in check_dihedral_average(lambda f, x: _dihedral(f, x, turn_back=False)).message
     assert "the average differs" in check_dihedral_average(lambda f, x: f(x)).message
 
 
@@ -532,10 +570,22 @@ def test_check_dihedral_average():
 
 import unetlib.exercises as exercises  # noqa: E402
 
-NUMBER_CHECKS = ["check_output_size", "check_same_padding", "check_parameter_count", "check_dense_output_size",
-                 "check_transpose_output_size", "check_output_padding", "check_is_valid_size",
-                 "check_unet_output_size", "check_dice", "check_border_weight", "check_object_f1",
-                 "check_valid_margin", "check_tile_count", "check_pixel_error"]
+NUMBER_CHECKS = [
+    "check_output_size",
+    "check_same_padding",
+    "check_parameter_count",
+    "check_dense_output_size",
+    "check_transpose_output_size",
+    "check_output_padding",
+    "check_is_valid_size",
+    "check_unet_output_size",
+    "check_dice",
+    "check_border_weight",
+    "check_object_f1",
+    "check_valid_margin",
+    "check_tile_count",
+    "check_pixel_error",
+]
 WRONG_KINDS = {
     "an array": lambda *args: np.zeros((2, 3)),
     "a tuple": lambda *args: (1, 2),

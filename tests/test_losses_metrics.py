@@ -19,12 +19,12 @@ def test_weight_map_two_touching_cells_by_hand():
     cells[2:6, 1:5], cells[2:6, 7:11] = 1, 2
     w = weight_map(cells, balance=False)
     # Gap pixel (3, 5): 1 pixel from cell 1, 2 pixels from cell 2.
-    assert w[3, 5] == pytest.approx(1 + 10 * np.exp(-(1 + 2) ** 2 / (2 * 5**2)), rel=1e-6)
+    assert w[3, 5] == pytest.approx(1 + 10 * np.exp(-((1 + 2) ** 2) / (2 * 5**2)), rel=1e-6)
     assert w[3, 6] == pytest.approx(w[3, 5])  # symmetric
     assert w[3, 2] == 1  # inside a cell: no border term
     # A corner far from both: d1 = distance to cell 1 from (7, 0), d2 to cell 2 from (7, 0).
     d1, d2 = np.hypot(7 - 5, 1 - 0), np.hypot(7 - 5, 7 - 0)
-    assert w[7, 0] == pytest.approx(1 + 10 * np.exp(-(d1 + d2) ** 2 / 50), rel=1e-6)
+    assert w[7, 0] == pytest.approx(1 + 10 * np.exp(-((d1 + d2) ** 2) / 50), rel=1e-6)
 
 
 def test_weight_map_equals_brute_force_on_synthetic_cells():
@@ -50,7 +50,9 @@ def test_losses():
     torch.manual_seed(0)
     logits, target = torch.randn(2, 3, 5, 6), torch.randint(0, 3, (2, 5, 6))
     torch.testing.assert_close(weighted_cross_entropy(logits, target), F.cross_entropy(logits, target))
-    torch.testing.assert_close(weighted_cross_entropy(logits, target, torch.full((2, 5, 6), 2.0)), 2 * F.cross_entropy(logits, target))
+    torch.testing.assert_close(
+        weighted_cross_entropy(logits, target, torch.full((2, 5, 6), 2.0)), 2 * F.cross_entropy(logits, target)
+    )
     perfect = F.one_hot(target, 3).permute(0, 3, 1, 2).float() * 50
     assert dice_loss(perfect, target).item() < 1e-6
     confidently_wrong = F.one_hot((target + 1) % 3, 3).permute(0, 3, 1, 2).float() * 50
@@ -89,8 +91,8 @@ def test_object_f1_by_hand():
     truth = np.zeros((10, 10), int)
     truth[0:4, 0:4], truth[6:10, 6:10] = 1, 2
     predicted = np.zeros((10, 10), int)
-    predicted[0:4, 0:3] = 7      # IoU 12/16 with object 1: a match
-    predicted[6:8, 0:2] = 8      # nothing there: a false positive
+    predicted[0:4, 0:3] = 7  # IoU 12/16 with object 1: a match
+    predicted[6:8, 0:2] = 8  # nothing there: a false positive
     result = object_f1(predicted, truth)
     assert (result["matched"], result["predicted"], result["true"]) == (1, 2, 2)
     assert result["f1"] == pytest.approx(0.5) and result["precision"] == 0.5 and result["recall"] == 0.5
@@ -131,18 +133,26 @@ def test_score_membranes_on_hand_made_cells():
 
 
 @pytest.mark.parametrize("loss", [weighted_cross_entropy, dice_loss])
-@pytest.mark.parametrize("logits, target, error, message", [
-    # a batch-1 target broadcast over a batch-2 prediction
-    (torch.zeros(2, 2, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long), ValueError, r"target must have shape \(2, 4, 4\)"),
-    # unbatched logits whose K happens to equal H
-    (torch.zeros(4, 4, 4), torch.zeros(4, 4, dtype=torch.long), ValueError, r"logits must be \(N, K, H, W\)"),
-    # PyTorch's ignore index: cross-entropy would be 0 and training would learn nothing
-    (torch.zeros(1, 2, 4, 4), torch.full((1, 4, 4), -100), ValueError, r"values -100..-100.*0..1"),
-    # a 0/255 mask
-    (torch.zeros(1, 2, 4, 4), torch.tensor([0, 255]).repeat(8).reshape(1, 4, 4), ValueError, r"0/255 mask"),
-    (torch.zeros(1, 2, 4, 4), torch.zeros(1, 4, 4), TypeError, "integer tensor of class indices"),
-    (np.zeros((1, 2, 4, 4)), torch.zeros(1, 4, 4, dtype=torch.long), TypeError, "float tensor"),
-])
+@pytest.mark.parametrize(
+    "logits, target, error, message",
+    [
+        # a batch-1 target broadcast over a batch-2 prediction
+        (
+            torch.zeros(2, 2, 4, 4),
+            torch.zeros(1, 4, 4, dtype=torch.long),
+            ValueError,
+            r"target must have shape \(2, 4, 4\)",
+        ),
+        # unbatched logits whose K happens to equal H
+        (torch.zeros(4, 4, 4), torch.zeros(4, 4, dtype=torch.long), ValueError, r"logits must be \(N, K, H, W\)"),
+        # PyTorch's ignore index: cross-entropy would be 0 and training would learn nothing
+        (torch.zeros(1, 2, 4, 4), torch.full((1, 4, 4), -100), ValueError, r"values -100..-100.*0..1"),
+        # a 0/255 mask
+        (torch.zeros(1, 2, 4, 4), torch.tensor([0, 255]).repeat(8).reshape(1, 4, 4), ValueError, r"0/255 mask"),
+        (torch.zeros(1, 2, 4, 4), torch.zeros(1, 4, 4), TypeError, "integer tensor of class indices"),
+        (np.zeros((1, 2, 4, 4)), torch.zeros(1, 4, 4, dtype=torch.long), TypeError, "float tensor"),
+    ],
+)
 def test_losses_refuse_mismatched_or_out_of_range_targets(loss, logits, target, error, message):
     with pytest.raises(error, match=message):
         loss(logits, target)
@@ -156,14 +166,21 @@ def test_losses_accept_any_integer_dtype_of_targets():
 # ---- Metrics refuse what they cannot score correctly ------------------------------------------
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: object_f1(np.zeros((2, 6)), np.zeros((3, 4))), ValueError, "same shape"),  # 12 pixels each
-    (lambda: object_f1(np.zeros((2, 2)), np.zeros((2, 2)), threshold=float("nan")), ValueError, "threshold must be a finite number"),
-    (lambda: object_f1(np.zeros((2, 2)), np.zeros((2, 2)), threshold=1.5), ValueError, r"\[0.5, 1\)"),
-    (lambda: rand_error(np.array([[0.3, 0.7]]), np.array([[1, 2]])), ValueError, "integer labels"),
-    (lambda: pixel_error(None, None), TypeError, "array of numbers"),
-    (lambda: pixel_error("ab", "ab"), TypeError, "array of numbers"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: object_f1(np.zeros((2, 6)), np.zeros((3, 4))), ValueError, "same shape"),  # 12 pixels each
+        (
+            lambda: object_f1(np.zeros((2, 2)), np.zeros((2, 2)), threshold=float("nan")),
+            ValueError,
+            "threshold must be a finite number",
+        ),
+        (lambda: object_f1(np.zeros((2, 2)), np.zeros((2, 2)), threshold=1.5), ValueError, r"\[0.5, 1\)"),
+        (lambda: rand_error(np.array([[0.3, 0.7]]), np.array([[1, 2]])), ValueError, "integer labels"),
+        (lambda: pixel_error(None, None), TypeError, "array of numbers"),
+        (lambda: pixel_error("ab", "ab"), TypeError, "array of numbers"),
+    ],
+)
 def test_metrics_refuse_inputs_they_cannot_score(call, error, message):
     with pytest.raises(error, match=message):
         call()

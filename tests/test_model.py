@@ -46,7 +46,9 @@ def test_valid_padding_output_shapes_match_the_arithmetic(up_mode, depth, height
 
 
 @pytest.mark.parametrize("up_mode", ["transpose", "bilinear"])
-@pytest.mark.parametrize("depth, height, width", [(1, 2, 3), (2, 7, 9), (3, 8, 8), (3, 17, 31), (4, 33, 50), (4, 100, 16)])
+@pytest.mark.parametrize(
+    "depth, height, width", [(1, 2, 3), (2, 7, 9), (3, 8, 8), (3, 17, 31), (4, 33, 50), (4, 100, 16)]
+)
 def test_same_padding_output_has_the_input_size_for_any_size(up_mode, depth, height, width):
     model = small_unet(depth=depth, up_mode=up_mode, padding="same", in_channels=3, num_classes=5)
     with torch.no_grad():
@@ -58,9 +60,17 @@ def test_the_paper_network_traces_fig_1_exactly():
     # Fig. 1 of Ronneberger et al. (2015), typed from the figure: the map size after each
     # pair of 3x3 convolutions, and the crops of the copied maps (e.g. 64 -> 56 at level 4).
     paper = [
-        ("input", 1, 572), ("inc", 64, 568), ("down 1", 128, 280), ("down 2", 256, 136),
-        ("down 3", 512, 64), ("down 4", 1024, 28), ("up 1", 512, 52), ("up 2", 256, 100),
-        ("up 3", 128, 196), ("up 4", 64, 388), ("output", 2, 388),
+        ("input", 1, 572),
+        ("inc", 64, 568),
+        ("down 1", 128, 280),
+        ("down 2", 256, 136),
+        ("down 3", 512, 64),
+        ("down 4", 1024, 28),
+        ("up 1", 512, 52),
+        ("up 2", 256, 100),
+        ("up 3", 128, 196),
+        ("up 4", 64, 388),
+        ("output", 2, 388),
     ]
     paper_crops = {"up 1": (64 - 56) // 2, "up 2": (136 - 104) // 2, "up 3": (280 - 200) // 2, "up 4": (568 - 392) // 2}
     trace = UNet(1, 2).shape_trace(572)
@@ -82,8 +92,11 @@ def test_shape_trace_matches_a_real_forward_pass(padding):
     model = small_unet(depth=3, padding=padding)
     size = 92 if padding == "valid" else 64
     seen = []
-    for name, module in [("inc", model.inc), *((f"down {i + 1}", d) for i, d in enumerate(model.downs)),
-                         *((f"up {i + 1}", u) for i, u in enumerate(model.ups))]:
+    for name, module in [
+        ("inc", model.inc),
+        *((f"down {i + 1}", d) for i, d in enumerate(model.downs)),
+        *((f"up {i + 1}", u) for i, u in enumerate(model.ups)),
+    ]:
         module.register_forward_hook(lambda m, args, out, name=name: seen.append((name, *out.shape[1:])))
     crops = []
     for up in model.ups:
@@ -133,7 +146,12 @@ def test_blocks_one_box_of_fig_1_each():
     assert DoubleConv(64, 64, padding="same", batch_norm=True)(x).shape == (1, 64, 136, 136)
     assert Down(64, 128)(x).shape == (1, 128, 64, 64)
     assert Up(128, 64)(torch.zeros(1, 128, 30, 30), torch.zeros(1, 64, 64, 64)).shape == (1, 64, 56, 56)
-    assert Up(128, 64, up_mode="bilinear")(torch.zeros(1, 128, 30, 30), torch.zeros(1, 64, 64, 64)).shape == (1, 64, 56, 56)
+    assert Up(128, 64, up_mode="bilinear")(torch.zeros(1, 128, 30, 30), torch.zeros(1, 64, 64, 64)).shape == (
+        1,
+        64,
+        56,
+        56,
+    )
 
 
 def test_crop_and_concat_takes_the_centre_skip_channels_first():
@@ -185,7 +203,12 @@ def test_odd_size_names_the_nearest_sizes_that_work():
 @pytest.mark.parametrize(
     "make, x, error, words",
     [
-        (lambda: small_unet(), torch.zeros(1, 3, 188, 188), ValueError, "3 channels but this UNet was built with in_channels=1"),
+        (
+            lambda: small_unet(),
+            torch.zeros(1, 3, 188, 188),
+            ValueError,
+            "3 channels but this UNet was built with in_channels=1",
+        ),
         (lambda: small_unet(), torch.zeros(1, 188, 188), ValueError, r"add a batch axis with x\[None\]"),
         (lambda: small_unet(), torch.zeros(1, 1, 20, 20), ValueError, "nearest sizes that work are 188"),
         (lambda: small_unet(padding="same"), torch.zeros(1, 1, 12, 40), ValueError, "at least 16 pixels"),
@@ -324,11 +347,14 @@ def test_valid_sizes_in_closed_form_match_walking_the_network(depth):
     assert valid_input_sizes(depth, 300, 700) == [s for s in walked if 300 <= s <= 700]
 
 
-@pytest.mark.parametrize("call", [
-    lambda: output_size(572, depth=60),   # searched for ever before
-    lambda: output_size(1, depth=6),      # raised a bare StopIteration before
-    lambda: UNet(1, 2, depth=7, base_channels=1)(torch.zeros(1, 1, 100, 100)),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: output_size(572, depth=60),  # searched for ever before
+        lambda: output_size(1, depth=6),  # raised a bare StopIteration before
+        lambda: UNet(1, 2, depth=7, base_channels=1)(torch.zeros(1, 1, 100, 100)),
+    ],
+)
 def test_sizes_far_from_valid_get_the_nearest_valid_size_at_once(call):
     with pytest.raises(ValueError, match="nearest sizes that work are"):
         call()

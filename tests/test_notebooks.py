@@ -45,7 +45,9 @@ def test_ipynb_carries_no_outputs(source):
     notebook = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, f"cell {index} of {source.stem}.ipynb has outputs"
+            assert cell.outputs == [] and cell.execution_count is None, (
+                f"cell {index} of {source.stem}.ipynb has outputs"
+            )
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
@@ -59,7 +61,7 @@ def test_first_code_cell_installs_unetlib_on_colab_only(source):
     # Pinned to the release tag, never a moving branch: a notebook opened in Colab installs the
     # package it was written against, and the launch buttons open the notebooks of that tag.
     tag = "v" + re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
-    assert f"unetlib @ git+{repository}@{tag}\"" in first.source, f"pin the install to the release tag {tag}"
+    assert f'unetlib @ git+{repository}@{tag}"' in first.source, f"pin the install to the release tag {tag}"
     assert CONFIG["repository"]["branch"] == tag, f"_config.yml's repository.branch should be {tag}"
 
 

@@ -27,8 +27,10 @@ def table_rows(markdown: str) -> list[list[str]]:
 
 def test_render_makes_one_table_per_benchmark_with_the_machine_on_every_row():
     page = load_page_module()
-    results = {"conv": [{"dtype": "float32", "NumPy ms": "1.00", "machine": "CPU X, 2 cores"}],
-               "training": [{"target": "pixel Dice >= 0.9", "seconds of training": "12.0", "machine": "CPU X"}]}
+    results = {
+        "conv": [{"dtype": "float32", "NumPy ms": "1.00", "machine": "CPU X, 2 cores"}],
+        "training": [{"target": "pixel Dice >= 0.9", "seconds of training": "12.0", "machine": "CPU X"}],
+    }
     text = page.render(results, "2026-11-25")
     assert text.count("## ") == 3  # two benchmark tables and the build-time table
     # Machines are lettered once, in order of appearance, and each row names its letter.
@@ -40,8 +42,16 @@ def test_render_makes_one_table_per_benchmark_with_the_machine_on_every_row():
 
 def test_the_committed_page_is_complete_and_every_row_names_a_machine():
     text = (ROOT / "book" / "performance.md").read_text()
-    for heading in ("Convolution", "MONAI", "Overlap-tile", "Where the training chapters' time goes",
-                    "One training step", "Sharing two cores", "Time to quality", "Building this book"):
+    for heading in (
+        "Convolution",
+        "MONAI",
+        "Overlap-tile",
+        "Where the training chapters' time goes",
+        "One training step",
+        "Sharing two cores",
+        "Time to quality",
+        "Building this book",
+    ):
         assert heading in text, f"book/performance.md lacks the section on {heading}"
     machines_table, *benchmark_tables = text.split("\n## ")
     machines = {row[0]: row[1] for row in table_rows(machines_table)}

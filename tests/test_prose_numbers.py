@@ -73,6 +73,8 @@ def test_every_allowance_is_still_needed():
 
 def test_the_search_catches_a_typed_number(tmp_path):
     chapter = tmp_path / "99_example.md"
-    chapter.write_text("The model reaches Dice 0.93 in 45 s, {glue:text}`dice:.3f` glued, 3x faster"
-                       " and 12% better; $0.5$ in math and `0.25` in code are fine.\n")
+    chapter.write_text(
+        "The model reaches Dice 0.93 in 45 s, {glue:text}`dice:.3f` glued, 3x faster"
+        " and 12% better; $0.5$ in math and `0.25` in code are fine.\n"
+    )
     assert literal_results(chapter) == ["0.93", "45 s", "12%"]

@@ -39,7 +39,10 @@ needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/dataset
 def test_registry_says_what_the_provenance_files_say():
     for source in SOURCES.values():
         text = (SHARED / source["folder"] / "PROVENANCE.md").read_text()
-        listed = dict(line.split(maxsplit=1)[::-1] for line in text.split("## Files (sha256)")[1].split("```")[1].strip().splitlines())
+        listed = dict(
+            line.split(maxsplit=1)[::-1]
+            for line in text.split("## Files (sha256)")[1].split("```")[1].strip().splitlines()
+        )
         assert {path.strip(): digest for path, digest in listed.items()} == source["files"]
         assert source["commit"] in text
 
@@ -51,7 +54,7 @@ class _Mirror(http.server.SimpleHTTPRequestHandler):
         parts = unquote(path).lstrip("/").split("/", 3)
         for source in SOURCES.values():
             if "/".join(parts[:3]) == f"{source['repository']}/{source['commit']}":
-                inside = parts[3][len(source["prefix"]):]
+                inside = parts[3][len(source["prefix"]) :]
                 return str(self.server.root / source["folder"] / inside)
         return "/nonexistent"
 
@@ -187,7 +190,7 @@ def test_augmentations_move_image_and_labels_together():
 def test_elastic_displacements_have_the_papers_scale():
     # Identity image of coordinates: the warp's displacement at each pixel is readable directly.
     rows = np.repeat(np.arange(200.0)[:, None], 200, axis=1)[None]
-    warped, = elastic_deform(rows, rng=np.random.default_rng(1), sigma=10.0)
+    (warped,) = elastic_deform(rows, rng=np.random.default_rng(1), sigma=10.0)
     shift = warped[0, 20:-20, 20:-20] - rows[0, 20:-20, 20:-20]
     assert 3 < shift.std() < 20  # bicubic interpolation of N(0, 10) displacements
     assert np.abs(np.diff(shift, axis=0)).max() < 1  # smooth: neighbours move together
@@ -251,8 +254,9 @@ def test_random_crops_serve_aligned_crops_and_check_lengths():
     from unetlib.data import RandomCrops
 
     image, labels = synthetic_cells(64, 8, seed=1)
-    crops = RandomCrops([image[None]], [(labels > 0).astype(np.int64)], [labels.astype(np.float32)], crop=32,
-                        samples=5, augment=True)
+    crops = RandomCrops(
+        [image[None]], [(labels > 0).astype(np.int64)], [labels.astype(np.float32)], crop=32, samples=5, augment=True
+    )
     assert len(crops) == 5
     x, y, w = crops[0]
     assert x.shape == (1, 32, 32) and y.shape == w.shape == (32, 32)

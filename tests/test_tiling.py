@@ -34,7 +34,9 @@ def test_valid_padding_tiles_equal_the_whole_mirrored_image(channels, height, wi
     margin = (tile - output_size(tile, depth=2)) // 2
     whole_h = valid_input_sizes(2, height + 2 * margin, height + 2 * margin + 64)[0]
     whole_w = valid_input_sizes(2, width + 2 * margin, width + 2 * margin + 64)[0]
-    padded = np.pad(image, ((0, 0), (margin, whole_h - height - margin), (margin, whole_w - width - margin)), mode="reflect")
+    padded = np.pad(
+        image, ((0, 0), (margin, whole_h - height - margin), (margin, whole_w - width - margin)), mode="reflect"
+    )
     with torch.no_grad():
         whole = model(torch.from_numpy(padded)[None])[0, :, :height, :width]
     assert tiled.shape == (2, height, width)
@@ -56,8 +58,8 @@ def test_same_padding_seams_shrink_with_the_margin():
         return (tiled - whole)[:, band:-band, band:-band].abs().max().item() / scale
 
     no_margin, default_margin = seam_error(0), seam_error(16)
-    assert no_margin > 0.02          # butting tiles together leaves visible seams
-    assert default_margin < 1e-4     # the default margin (tile // 4) removes them
+    assert no_margin > 0.02  # butting tiles together leaves visible seams
+    assert default_margin < 1e-4  # the default margin (tile // 4) removes them
     assert plan_tiles(model, 160, 208, 64).margin == 16
 
 
@@ -109,7 +111,7 @@ def test_tiles_on_cuda_equal_tiles_on_cpu():
 def test_a_tile_too_small_for_the_pooling_grid_names_one_that_works():
     model = UNet(1, 2, depth=3, base_channels=2)
     with pytest.raises(ValueError, match="use tile_size 100 or larger"):
-        predict_tiled(model, np.zeros((20, 20)), tile_size=92)   # output 4 < step 8
+        predict_tiled(model, np.zeros((20, 20)), tile_size=92)  # output 4 < step 8
     assert predict_tiled(model, np.zeros((20, 20)), tile_size=100).shape == (2, 20, 20)
 
 

@@ -39,12 +39,22 @@ def small_unet(padding: str = "same") -> UNet:
 
 def test_fit_learns_and_reports_history():
     model = small_unet()
-    history = fit(model, CellCrops(6), val=CellCrops(2, seed=50, augment=False), epochs=8, lr=0.02,
-                  batch_size=3, device="cpu", progress=False)
+    history = fit(
+        model,
+        CellCrops(6),
+        val=CellCrops(2, seed=50, augment=False),
+        epochs=8,
+        lr=0.02,
+        batch_size=3,
+        device="cpu",
+        progress=False,
+    )
     assert history["epoch"] == list(range(1, 9))
     assert history["train_loss"][-1] < 0.6 * history["train_loss"][0]
     assert history["val_dice"][-1] > 0.7  # the cells are found
-    assert evaluate(model, CellCrops(2, seed=50, augment=False), device="cpu")["dice"] == pytest.approx(history["val_dice"][-1])
+    assert evaluate(model, CellCrops(2, seed=50, augment=False), device="cpu")["dice"] == pytest.approx(
+        history["val_dice"][-1]
+    )
 
 
 def test_same_seed_same_weights_on_cpu():
@@ -62,11 +72,28 @@ def test_resume_continues_exactly_where_training_stopped(tmp_path):
     fit(straight, CellCrops(4), epochs=4, batch_size=2, device="cpu", progress=False, seed=1)
 
     interrupted = small_unet()
-    fit(interrupted, CellCrops(4), epochs=2, batch_size=2, device="cpu", progress=False, seed=1,
-        checkpoint=tmp_path / "run.pt")
+    fit(
+        interrupted,
+        CellCrops(4),
+        epochs=2,
+        batch_size=2,
+        device="cpu",
+        progress=False,
+        seed=1,
+        checkpoint=tmp_path / "run.pt",
+    )
     resumed = small_unet()  # a fresh process would start from scratch too
-    history = fit(resumed, CellCrops(4), epochs=4, batch_size=2, device="cpu", progress=False, seed=1,
-                  resume=tmp_path / "run.pt", checkpoint=tmp_path / "run.pt")
+    history = fit(
+        resumed,
+        CellCrops(4),
+        epochs=4,
+        batch_size=2,
+        device="cpu",
+        progress=False,
+        seed=1,
+        resume=tmp_path / "run.pt",
+        checkpoint=tmp_path / "run.pt",
+    )
     assert history["epoch"] == [1, 2, 3, 4]
     for key, value in straight.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[key], value, rtol=0, atol=0)
@@ -150,7 +177,6 @@ def test_predict_whole_image_or_tiled():
         predict(valid, image, device="cpu")
 
 
-
 def test_predict_tta_averages_the_eight_orientations():
     torch.manual_seed(0)
     model = small_unet()
@@ -172,10 +198,14 @@ def test_predict_tta_averages_the_eight_orientations():
 def test_predict_tta_equals_one_pass_for_a_model_that_ignores_orientation():
     per_pixel = torch.nn.Conv2d(1, 3, kernel_size=1)  # a 1x1 conv sees no orientation
     image = np.random.default_rng(2).random((20, 28)).astype(np.float32)  # not square
-    np.testing.assert_allclose(predict_tta(per_pixel, image, device="cpu").numpy(),
-                               predict(per_pixel, image, device="cpu").softmax(0).numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        predict_tta(per_pixel, image, device="cpu").numpy(),
+        predict(per_pixel, image, device="cpu").softmax(0).numpy(),
+        atol=1e-6,
+    )
     with pytest.raises(ValueError, match="image must be"):
         predict_tta(per_pixel, np.zeros((1, 1, 4, 4), np.float32), device="cpu")
+
 
 @pytest.mark.parametrize("arguments, words", [({"epochs": 0}, "epochs"), ({"lr": 0}, "lr")])
 def test_bad_arguments(arguments, words):
@@ -215,10 +245,13 @@ def test_warmup_cosine_matches_pytorchs_own_schedulers(total, warmup):
     assert learning_rate(3, total, 0.5) == 0.5  # "constant"
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (dict(schedule="cosine"), "schedule must be one of"),
-    (dict(schedule="warmup-cosine", warmup=1.0), "warmup must be less than 1.*share of steps"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (dict(schedule="cosine"), "schedule must be one of"),
+        (dict(schedule="warmup-cosine", warmup=1.0), "warmup must be less than 1.*share of steps"),
+    ],
+)
 def test_learning_rate_refuses_unknown_schedules(arguments, message):
     with pytest.raises(ValueError, match=message):
         learning_rate(0, 10, 1e-3, **arguments)
@@ -244,22 +277,41 @@ def recorded_learning_rates():
 def test_fit_sets_the_scheduled_rate_at_every_step():
     model = small_unet()
     with recorded_learning_rates() as seen:
-        fit(model, CellCrops(4), epochs=3, batch_size=2, lr=0.01, schedule="warmup-cosine", device="cpu",
-            progress=False)
+        fit(
+            model, CellCrops(4), epochs=3, batch_size=2, lr=0.01, schedule="warmup-cosine", device="cpu", progress=False
+        )
     assert seen == pytest.approx([learning_rate(s, 6, 0.01, "warmup-cosine") for s in range(6)])
 
 
 def test_resume_follows_the_schedule_of_the_whole_run(tmp_path):
     straight = small_unet()
-    fit(straight, CellCrops(4), epochs=4, batch_size=2, device="cpu", progress=False, seed=1,
-        schedule="warmup-cosine")
+    fit(straight, CellCrops(4), epochs=4, batch_size=2, device="cpu", progress=False, seed=1, schedule="warmup-cosine")
     interrupted = small_unet()
-    history = fit(interrupted, CellCrops(4), epochs=4, batch_size=2, device="cpu", progress=False, seed=1,
-                  schedule="warmup-cosine", checkpoint=tmp_path / "run.pt", on_epoch_end=lambda epoch, _: epoch == 2)
+    history = fit(
+        interrupted,
+        CellCrops(4),
+        epochs=4,
+        batch_size=2,
+        device="cpu",
+        progress=False,
+        seed=1,
+        schedule="warmup-cosine",
+        checkpoint=tmp_path / "run.pt",
+        on_epoch_end=lambda epoch, _: epoch == 2,
+    )
     assert history["epoch"] == [1, 2]  # stopped by the hook
     resumed = small_unet()
-    fit(resumed, CellCrops(4), epochs=4, batch_size=2, device="cpu", progress=False, seed=1,
-        schedule="warmup-cosine", resume=tmp_path / "run.pt")
+    fit(
+        resumed,
+        CellCrops(4),
+        epochs=4,
+        batch_size=2,
+        device="cpu",
+        progress=False,
+        seed=1,
+        schedule="warmup-cosine",
+        resume=tmp_path / "run.pt",
+    )
     for key, value in straight.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[key], value, rtol=0, atol=0)
 
@@ -285,27 +337,46 @@ def test_an_update_that_blows_up_the_model_is_caught_before_it_is_saved(tmp_path
 
 
 def test_resuming_with_a_new_learning_rate_uses_it(tmp_path):
-    fit(small_unet(), CellCrops(4), epochs=1, batch_size=2, lr=1e-3, device="cpu", progress=False,
-        checkpoint=tmp_path / "run.pt")
+    fit(
+        small_unet(),
+        CellCrops(4),
+        epochs=1,
+        batch_size=2,
+        lr=1e-3,
+        device="cpu",
+        progress=False,
+        checkpoint=tmp_path / "run.pt",
+    )
     with recorded_learning_rates() as seen:
-        fit(small_unet(), CellCrops(4), epochs=2, batch_size=2, lr=0.5, device="cpu", progress=False,
-            resume=tmp_path / "run.pt")
+        fit(
+            small_unet(),
+            CellCrops(4),
+            epochs=2,
+            batch_size=2,
+            lr=0.5,
+            device="cpu",
+            progress=False,
+            resume=tmp_path / "run.pt",
+        )
     assert seen == [0.5, 0.5]  # not the 1e-3 the restored optimiser state carried
 
 
 # ---- Bad arguments get a sentence, not a traceback from deep inside -----------------------------
 
 
-@pytest.mark.parametrize("arguments, error, message", [
-    (dict(batch_size=0), ValueError, "batch_size must be at least 1"),
-    (dict(batch_size=2.5), TypeError, "batch_size must be an int"),
-    (dict(epochs=True), TypeError, "epochs must be an int"),
-    (dict(lr="0.1"), TypeError, "lr must be a number"),
-    (dict(lr=float("nan")), ValueError, "lr must be a finite number"),
-    (dict(device="gpu"), ValueError, "device must be"),
-    (dict(schedule="cosine"), ValueError, "schedule must be one of"),
-    (dict(on_epoch_end="print"), TypeError, "on_epoch_end must be a function"),
-])
+@pytest.mark.parametrize(
+    "arguments, error, message",
+    [
+        (dict(batch_size=0), ValueError, "batch_size must be at least 1"),
+        (dict(batch_size=2.5), TypeError, "batch_size must be an int"),
+        (dict(epochs=True), TypeError, "epochs must be an int"),
+        (dict(lr="0.1"), TypeError, "lr must be a number"),
+        (dict(lr=float("nan")), ValueError, "lr must be a finite number"),
+        (dict(device="gpu"), ValueError, "device must be"),
+        (dict(schedule="cosine"), ValueError, "schedule must be one of"),
+        (dict(on_epoch_end="print"), TypeError, "on_epoch_end must be a function"),
+    ],
+)
 def test_fit_names_the_bad_argument(arguments, error, message):
     data = torch.utils.data.TensorDataset(torch.rand(2, 1, 16, 16), torch.zeros(2, 16, 16, dtype=torch.long))
     with pytest.raises(error, match=message):
@@ -337,11 +408,14 @@ def test_predict_runs_the_model_where_its_weights_are():
     assert next(model.parameters()).device.type == "cpu"
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"\x80\x02not a checkpoint", "not a readable checkpoint"),
-    (None, "no 'model' entry"),
-    ("truncated", "not a readable checkpoint"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"\x80\x02not a checkpoint", "not a readable checkpoint"),
+        (None, "no 'model' entry"),
+        ("truncated", "not a readable checkpoint"),
+    ],
+)
 def test_broken_checkpoints_are_refused_clearly(tmp_path, content, message):
     path = tmp_path / "bad.pt"
     if content is None:

@@ -101,8 +101,9 @@ def test_conv_arithmetic_draws_each_tap_and_every_output_pixel(size, kernel_size
     out = draw_conv_arithmetic(ax_input, ax_output, size, kernel_size, padding, stride, dilation)
     k_h, k_w = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     p_h, p_w = (padding, padding) if isinstance(padding, int) else padding
-    expected = F.conv2d(torch.zeros(1, 1, size, size), torch.zeros(1, 1, k_h, k_w),
-                        stride=stride, padding=padding, dilation=dilation).shape[-2:]
+    expected = F.conv2d(
+        torch.zeros(1, 1, size, size), torch.zeros(1, 1, k_h, k_w), stride=stride, padding=padding, dilation=dilation
+    ).shape[-2:]
     assert out == tuple(expected)
     # One dot per kernel tap; one cell per padded-input pixel (+ the window outline); one per output pixel.
     assert len(ax_input.lines) == k_h * k_w

@@ -60,8 +60,15 @@ def test_shrinking_the_output_keeps_the_position_in_range():
     assert explorer.position.value == explorer.position.max == explorer.output_size**2 - 1
 
 
-@pytest.mark.parametrize("arguments, error", [({"size": 0}, ValueError), ({"kernel_size": 8}, ValueError),
-                                              ({"stride": 2.0}, TypeError), ({"padding": True}, TypeError)])
+@pytest.mark.parametrize(
+    "arguments, error",
+    [
+        ({"size": 0}, ValueError),
+        ({"kernel_size": 8}, ValueError),
+        ({"stride": 2.0}, TypeError),
+        ({"padding": True}, TypeError),
+    ],
+)
 def test_start_values_outside_the_sliders_are_rejected(arguments, error):
     name = next(iter(arguments))
     with pytest.raises(error, match=name):

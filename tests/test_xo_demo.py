@@ -16,8 +16,9 @@ from unetlib.data import XO_CLASSES, xo_canvas, xo_dataset
 def test_converted_classifier_names_every_glyph_on_the_canvas(seed):
     torch.manual_seed(seed)
     images, labels = xo_dataset(900, seed=0, none=True)
-    features = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2),
-                             nn.Conv2d(4, 3, 3), nn.ReLU(), nn.MaxPool2d(2))
+    features = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 3, 3), nn.ReLU(), nn.MaxPool2d(2)
+    )
     head = nn.Linear(12, 3)
     classifier = nn.Sequential(features, nn.Flatten(), head)
     optimiser = torch.optim.Adam(classifier.parameters(), lr=0.02)

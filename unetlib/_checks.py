@@ -34,8 +34,7 @@ def is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def integer(value: Any, name: str, minimum: int | None = None, maximum: int | None = None,
-            hint: str = "") -> int:
+def integer(value: Any, name: str, minimum: int | None = None, maximum: int | None = None, hint: str = "") -> int:
     """``value`` as an ``int``, checked to lie in ``[minimum, maximum]``.
 
     Example:
@@ -62,8 +61,16 @@ def int_pair(value: Any, name: str, minimum: int) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
-def number(value: Any, name: str, minimum: float | None = None, maximum: float | None = None, *,
-           above: float | None = None, below: float | None = None, hint: str = "") -> float:
+def number(
+    value: Any,
+    name: str,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    *,
+    above: float | None = None,
+    below: float | None = None,
+    hint: str = "",
+) -> float:
     """``value`` as a finite ``float``; ``minimum``/``maximum`` are inclusive, ``above``/``below`` strict.
 
     Example:
@@ -74,8 +81,12 @@ def number(value: Any, name: str, minimum: float | None = None, maximum: float |
         ...
         TypeError: lr must be a number, got str '0.1'
     """
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.dtype.is_complex \
-            and value.dtype != torch.bool:
+    if (
+        isinstance(value, torch.Tensor)
+        and value.numel() == 1
+        and not value.dtype.is_complex
+        and value.dtype != torch.bool
+    ):
         value = value.item()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a number, got {describe(value)}{hint}")
@@ -113,8 +124,9 @@ def to_numpy(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
-def real_array(value: Any, name: str, *, ndim: int | Sequence[int] | None = None, finite: bool = False,
-               shape_hint: str = "") -> np.ndarray:
+def real_array(
+    value: Any, name: str, *, ndim: int | Sequence[int] | None = None, finite: bool = False, shape_hint: str = ""
+) -> np.ndarray:
     """``value`` as an array of real numbers; bool and int become float64, float keeps its dtype.
 
     Args:
@@ -131,18 +143,22 @@ def real_array(value: Any, name: str, *, ndim: int | Sequence[int] | None = None
     except (TypeError, ValueError, RuntimeError) as error:
         raise TypeError(f"{name} must be an array of real numbers, got {describe(value)} ({error})") from None
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers (bool, int or float), got dtype {array.dtype}; "
-                        f"convert it with np.asarray({name}, dtype=float)")
+        raise TypeError(
+            f"{name} must hold real numbers (bool, int or float), got dtype {array.dtype}; "
+            f"convert it with np.asarray({name}, dtype=float)"
+        )
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if array.ndim not in allowed:
             layout = f" {shape_hint}" if shape_hint else ""
-            raise ValueError(f"{name} must be {' or '.join(f'{n}-D' for n in allowed)}{layout}, "
-                             f"got shape {array.shape}")
+            raise ValueError(
+                f"{name} must be {' or '.join(f'{n}-D' for n in allowed)}{layout}, got shape {array.shape}"
+            )
     if finite and array.dtype.kind == "f" and not np.isfinite(array).all():
         bad = int((~np.isfinite(array)).sum())
-        raise ValueError(f"{name} holds {bad} NaN or infinite value(s); fill or mask them first "
-                         f"(e.g. np.nan_to_num({name}))")
+        raise ValueError(
+            f"{name} holds {bad} NaN or infinite value(s); fill or mask them first (e.g. np.nan_to_num({name}))"
+        )
     return array if array.dtype.kind == "f" else array.astype(np.float64)
 
 

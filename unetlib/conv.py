@@ -167,9 +167,7 @@ def pad2d(x: np.ndarray, padding: Union[int, tuple[int, ...]], mode: str = "zero
     elif isinstance(padding, (tuple, list)) and len(padding) == 4:
         left, right, top, bottom = padding
     else:
-        raise TypeError(
-            f"padding must be an int, (p_h, p_w) or (left, right, top, bottom), got {padding!r}"
-        )
+        raise TypeError(f"padding must be an int, (p_h, p_w) or (left, right, top, bottom), got {padding!r}")
     amounts = {"top": top, "bottom": bottom, "left": left, "right": right}
     for side, amount in amounts.items():
         if not is_int(amount) or amount < 0:
@@ -241,9 +239,7 @@ def _prepare(x, weight, bias, stride, padding, dilation, padding_mode) -> _Prepa
         if input_ndim == 3:
             x = x[None]
     else:
-        raise ValueError(
-            f"x must be (H, W), (C, H, W) or (N, C, H, W), got {x.ndim} dimensions with shape {x.shape}"
-        )
+        raise ValueError(f"x must be (H, W), (C, H, W) or (N, C, H, W), got {x.ndim} dimensions with shape {x.shape}")
     if x.shape[1] != weight.shape[1]:
         raise ValueError(
             f"x has {x.shape[1]} channels but weight expects {weight.shape[1]} "
@@ -449,4 +445,3 @@ def dilate_kernel(weight: np.ndarray, dilation: IntPair) -> np.ndarray:
     dilated = np.zeros(weight.shape[:-2] + (d_h * (k_h - 1) + 1, d_w * (k_w - 1) + 1), dtype=weight.dtype)
     dilated[..., ::d_h, ::d_w] = weight
     return dilated
-

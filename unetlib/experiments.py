@@ -40,10 +40,21 @@ def load_results(name: str) -> dict:
     return json.loads(folder.joinpath(f"{name}.json").read_text())
 
 
-def train_on_crops(images, targets, weight_maps=None, augment: bool = True, epochs: int = 12,
-                   val: tuple[list, list] | None = None, depth: int = 3, base_channels: int = 16,
-                   batch_norm: bool = True, schedule: str = "warmup-cosine", lr: float = 3e-3,
-                   seed: int = 0, device=None) -> tuple[UNet, dict, float]:
+def train_on_crops(
+    images,
+    targets,
+    weight_maps=None,
+    augment: bool = True,
+    epochs: int = 12,
+    val: tuple[list, list] | None = None,
+    depth: int = 3,
+    base_channels: int = 16,
+    batch_norm: bool = True,
+    schedule: str = "warmup-cosine",
+    lr: float = 3e-3,
+    seed: int = 0,
+    device=None,
+) -> tuple[UNet, dict, float]:
     """Train a same-padding U-Net (2 classes) on random 128x128 crops, 64 per epoch, batches of 8.
 
     The defaults are the fast recipe of ``benchmarks/learning_curves.py``: batch norm, and a
@@ -70,8 +81,18 @@ def train_on_crops(images, targets, weight_maps=None, augment: bool = True, epoc
     crops = RandomCrops(images, targets, weight_maps, crop=128, samples=64, augment=augment, seed=seed)
     val_crops = None if val is None else RandomCrops(*val, crop=128, samples=16, augment=False, seed=99, fixed=True)
     start = time.perf_counter()
-    history = fit(model, crops, val=val_crops, epochs=epochs, lr=lr, batch_size=8, schedule=schedule,
-                  device=choose_device(device), seed=seed, progress=False)
+    history = fit(
+        model,
+        crops,
+        val=val_crops,
+        epochs=epochs,
+        lr=lr,
+        batch_size=8,
+        schedule=schedule,
+        device=choose_device(device),
+        seed=seed,
+        progress=False,
+    )
     return model, history, time.perf_counter() - start
 
 

@@ -146,7 +146,9 @@ def gaussian(sigma: float, size: int | None = None) -> np.ndarray:
 def _check_odd_size(size: int) -> None:
     integer(size, "size")
     if size < 1 or size % 2 == 0:
-        raise ValueError(f"size must be odd and positive so the kernel has a centre, got {size}; try {max(1, size + 1 - size % 2)}")
+        raise ValueError(
+            f"size must be odd and positive so the kernel has a centre, got {size}; try {max(1, size + 1 - size % 2)}"
+        )
 
 
 _EDGE_OPERATORS = {

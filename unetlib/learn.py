@@ -85,7 +85,11 @@ def learn_kernels(
         True
     """
     inputs, targets = _as_tensor(inputs, "inputs"), _as_tensor(targets, "targets")
-    for name, value, low in (("kernel_size", kernel_size, 1), ("steps", steps, 1), ("snapshot_every", snapshot_every, 1)):
+    for name, value, low in (
+        ("kernel_size", kernel_size, 1),
+        ("steps", steps, 1),
+        ("snapshot_every", snapshot_every, 1),
+    ):
         integer(value, name, minimum=low)
     lr, momentum = number(lr, "lr", above=0), number(momentum, "momentum", minimum=0, below=1)
     n, c_in, h, w = inputs.shape

@@ -78,27 +78,41 @@ def weight_map(instances: np.ndarray, w0: float = 10.0, sigma: float = 5.0, bala
 def _check_logits_and_target(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Refuse what PyTorch would broadcast, misread or silently ignore; return the target as int64."""
     if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        raise TypeError(f"logits must be a float tensor (N, K, H, W), got {type(logits).__name__}"
-                        f"{'' if not isinstance(logits, torch.Tensor) else ' of dtype ' + str(logits.dtype)}")
+        raise TypeError(
+            f"logits must be a float tensor (N, K, H, W), got {type(logits).__name__}"
+            f"{'' if not isinstance(logits, torch.Tensor) else ' of dtype ' + str(logits.dtype)}"
+        )
     if logits.ndim != 4:
-        raise ValueError(f"logits must be (N, K, H, W), got shape {tuple(logits.shape)}; add the batch axis "
-                         "with logits[None] for one image")
-    if not isinstance(target, torch.Tensor) or target.is_floating_point() or target.is_complex() \
-            or target.dtype == torch.bool:
-        raise TypeError(f"target must be an integer tensor of class indices (N, H, W), got "
-                        f"{type(target).__name__}{' of dtype ' + str(target.dtype) if isinstance(target, torch.Tensor) else ''}")
+        raise ValueError(
+            f"logits must be (N, K, H, W), got shape {tuple(logits.shape)}; add the batch axis "
+            "with logits[None] for one image"
+        )
+    if (
+        not isinstance(target, torch.Tensor)
+        or target.is_floating_point()
+        or target.is_complex()
+        or target.dtype == torch.bool
+    ):
+        raise TypeError(
+            f"target must be an integer tensor of class indices (N, H, W), got "
+            f"{type(target).__name__}{' of dtype ' + str(target.dtype) if isinstance(target, torch.Tensor) else ''}"
+        )
     expected = (logits.shape[0], *logits.shape[2:])
     if tuple(target.shape) != expected:
         raise ValueError(f"target must have shape {expected} (N, H, W of the logits), got {tuple(target.shape)}")
     classes = logits.shape[1]
     if target.numel() and (int(target.min()) < 0 or int(target.max()) >= classes):
-        raise ValueError(f"target holds values {int(target.min())}..{int(target.max())}, but the logits have "
-                         f"{classes} classes: class indices must be in 0..{classes - 1} (a 0/255 mask? decode it "
-                         "with encoding='binary')")
+        raise ValueError(
+            f"target holds values {int(target.min())}..{int(target.max())}, but the logits have "
+            f"{classes} classes: class indices must be in 0..{classes - 1} (a 0/255 mask? decode it "
+            "with encoding='binary')"
+        )
     return target.long()
 
 
-def weighted_cross_entropy(logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+def weighted_cross_entropy(
+    logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """Cross-entropy per pixel, times ``weights`` (e.g. :func:`weight_map`), averaged.
 
     Shapes: logits ``(N, K, H, W)``, target ``(N, H, W)`` class indices, weights ``(N, H, W)``.
@@ -118,7 +132,9 @@ def weighted_cross_entropy(logits: torch.Tensor, target: torch.Tensor, weights: 
     if weights is None:
         return per_pixel.mean()
     if weights.shape != per_pixel.shape:
-        raise ValueError(f"weights must have shape {tuple(per_pixel.shape)} like the target, got {tuple(weights.shape)}")
+        raise ValueError(
+            f"weights must have shape {tuple(per_pixel.shape)} like the target, got {tuple(weights.shape)}"
+        )
     return (per_pixel * weights).mean()
 
 
@@ -153,8 +169,9 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -
     return 1 - per_class[1:].mean()
 
 
-def combined_loss(logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None,
-                  dice_weight: float = 1.0) -> torch.Tensor:
+def combined_loss(
+    logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None, dice_weight: float = 1.0
+) -> torch.Tensor:
     """Weighted cross-entropy plus ``dice_weight`` times the Dice loss (shapes as for both).
 
     Example:

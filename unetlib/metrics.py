@@ -20,8 +20,10 @@ def _binary(mask, name: str) -> np.ndarray:
     array = _array(mask, name)
     values = np.unique(array)
     if not np.isin(values, [0, 1]).all():
-        raise ValueError(f"{name} must be a binary mask (0/1 or bool), found values {values[:6].tolist()}; "
-                         "compare one class at a time, e.g. dice(prediction == 1, truth == 1)")
+        raise ValueError(
+            f"{name} must be a binary mask (0/1 or bool), found values {values[:6].tolist()}; "
+            "compare one class at a time, e.g. dice(prediction == 1, truth == 1)"
+        )
     return array.astype(bool)
 
 
@@ -29,8 +31,10 @@ def _array(value, name: str) -> np.ndarray:
     """A NumPy view of an array or tensor; refuses None, scalars, strings and objects."""
     array = to_numpy(value)
     if array.ndim == 0 or array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be an array of numbers or booleans, got {type(value).__name__}"
-                        f"{' of dtype ' + str(array.dtype) if array.ndim else ''}")
+        raise TypeError(
+            f"{name} must be an array of numbers or booleans, got {type(value).__name__}"
+            f"{' of dtype ' + str(array.dtype) if array.ndim else ''}"
+        )
     return array
 
 
@@ -39,8 +43,10 @@ def _labels(value, name: str) -> np.ndarray:
     array = _array(value, name)
     if array.dtype.kind == "f":
         if not np.isfinite(array).all() or (array != np.round(array)).any():
-            raise ValueError(f"{name} must hold integer labels, got non-integer values such as "
-                             f"{array[array != np.round(array)][:3].tolist()}; threshold or label it first")
+            raise ValueError(
+                f"{name} must hold integer labels, got non-integer values such as "
+                f"{array[array != np.round(array)][:3].tolist()}; threshold or label it first"
+            )
     return array.astype(np.int64)
 
 
@@ -143,8 +149,9 @@ def object_f1(predicted, truth, threshold: float = 0.5) -> dict[str, float]:
     """
     threshold = number(threshold, "threshold")
     if not 0.5 <= threshold < 1:
-        raise ValueError(f"threshold is an IoU in [0.5, 1) (at least 0.5 so that matches are unique), got "
-                         f"{threshold!r}")
+        raise ValueError(
+            f"threshold is an IoU in [0.5, 1) (at least 0.5 so that matches are unique), got {threshold!r}"
+        )
     p, t = _labels(predicted, "predicted"), _labels(truth, "truth")
     if p.shape != t.shape:
         raise ValueError(f"predicted {p.shape} and truth {t.shape} must have the same shape")
@@ -161,5 +168,4 @@ def object_f1(predicted, truth, threshold: float = 0.5) -> dict[str, float]:
     precision = matched / n_pred if n_pred else 1.0
     recall = matched / n_true if n_true else 1.0
     f1 = 1.0 if n_pred == n_true == 0 else 2 * matched / (n_pred + n_true)
-    return {"f1": f1, "precision": precision, "recall": recall, "matched": matched, "predicted": n_pred,
-            "true": n_true}
+    return {"f1": f1, "precision": precision, "recall": recall, "matched": matched, "predicted": n_pred, "true": n_true}

@@ -72,8 +72,9 @@ class DoubleConv(nn.Sequential):
         choice(padding, "padding", PADDINGS)
         layers: list[nn.Module] = []
         for channels_in in (in_channels, out_channels):
-            layers.append(nn.Conv2d(channels_in, out_channels, 3, padding=1 if padding == "same" else 0,
-                                    bias=not batch_norm))
+            layers.append(
+                nn.Conv2d(channels_in, out_channels, 3, padding=1 if padding == "same" else 0, bias=not batch_norm)
+            )
             if batch_norm:
                 layers.append(nn.BatchNorm2d(out_channels))
             layers.append(nn.ReLU(inplace=True))
@@ -111,8 +112,10 @@ class CropAndConcat(nn.Module):
         # An odd difference has no centre: the crop would sit half a pixel off the map below.
         extra = (skip.shape[-2] - x.shape[-2], skip.shape[-1] - x.shape[-1])
         if min(extra) < 0 or extra[0] % 2 or extra[1] % 2:
-            raise ValueError(f"the skip connection's map {tuple(skip.shape[-2:])} must be larger than the upsampled "
-                             f"{tuple(x.shape[-2:])} by an even number of pixels on each axis, to crop its centre")
+            raise ValueError(
+                f"the skip connection's map {tuple(skip.shape[-2:])} must be larger than the upsampled "
+                f"{tuple(x.shape[-2:])} by an even number of pixels on each axis, to crop its centre"
+            )
         top, left = extra[0] // 2, extra[1] // 2
         cropped = skip[..., top : top + x.shape[-2], left : left + x.shape[-1]]
         return torch.cat([cropped, x], dim=1)
@@ -136,8 +139,14 @@ class Up(nn.Module):
         torch.Size([1, 512, 52, 52])
     """
 
-    def __init__(self, in_channels: int, out_channels: int, padding: str = "valid", up_mode: str = "transpose",
-                 batch_norm: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        padding: str = "valid",
+        up_mode: str = "transpose",
+        batch_norm: bool = False,
+    ):
         super().__init__()
         _check_channels(in_channels=in_channels, out_channels=out_channels)
         choice(up_mode, "up_mode", UP_MODES)
@@ -146,8 +155,10 @@ class Up(nn.Module):
         if up_mode == "transpose":
             self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, kernel_size=2, stride=2)
         else:
-            self.up = nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
-                                    nn.Conv2d(in_channels, in_channels // 2, kernel_size=1))
+            self.up = nn.Sequential(
+                nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                nn.Conv2d(in_channels, in_channels // 2, kernel_size=1),
+            )
         self.concat = CropAndConcat()
         self.conv = DoubleConv(in_channels, out_channels, padding, batch_norm)
 
@@ -285,7 +296,7 @@ def _check_size(size: int, depth: int, padding: str, what: str) -> None:
         if size < 2**depth:
             raise ValueError(
                 f"{what} {size} is too small for a same-padding U-Net of depth {depth}: its {depth} "
-                f"poolings need at least {2 ** depth} pixels; pad the image to {2 ** depth} or use depth "
+                f"poolings need at least {2**depth} pixels; pad the image to {2**depth} or use depth "
                 f"{max(0, int(math.log2(max(size, 1))))}"
             )
         return
@@ -294,8 +305,11 @@ def _check_size(size: int, depth: int, padding: str, what: str) -> None:
     except (_OddAtPool, _TooSmall) as problem:
         below, above = _nearest_valid(size, depth)
         nearest = f"{below} or {above}" if below else f"{above}"
-        reason = (f"the map would be {problem.size} pixels (odd) at pooling step {problem.level + 1}"
-                  if isinstance(problem, _OddAtPool) else "a map would shrink to nothing")
+        reason = (
+            f"the map would be {problem.size} pixels (odd) at pooling step {problem.level + 1}"
+            if isinstance(problem, _OddAtPool)
+            else "a map would shrink to nothing"
+        )
         raise ValueError(
             f"{what} {size} does not fit a valid-padding U-Net of depth {depth}: {reason}. "
             f"The nearest sizes that work are {nearest} (see valid_input_sizes); pad or crop the "
@@ -356,9 +370,17 @@ class UNet(nn.Module):
         torch.Size([1, 2, 388, 388])
     """
 
-    def __init__(self, in_channels: int, num_classes: int, depth: int = 4, base_channels: int = 64,
-                 padding: str = "valid", up_mode: str = "transpose", batch_norm: bool = False,
-                 dropout: float = 0.0):
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        depth: int = 4,
+        base_channels: int = 64,
+        padding: str = "valid",
+        up_mode: str = "transpose",
+        batch_norm: bool = False,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         _check_channels(in_channels=in_channels, num_classes=num_classes, base_channels=base_channels)
         _check_depth_and_padding(depth, padding)
@@ -367,8 +389,7 @@ class UNet(nn.Module):
         dropout = number(dropout, "dropout", minimum=0, below=1, hint=" (a probability in [0, 1))")
         self.in_channels, self.num_classes, self.depth, self.padding = in_channels, num_classes, depth, padding
         # Everything needed to build this network again: checkpoints and tiling read it from here.
-        self.config = UNetConfig(in_channels, num_classes, depth, base_channels, padding, up_mode,
-                                 batch_norm, dropout)
+        self.config = UNetConfig(in_channels, num_classes, depth, base_channels, padding, up_mode, batch_norm, dropout)
         widths = [base_channels * 2**level for level in range(depth + 1)]
         self.widths = widths
 
@@ -453,7 +474,9 @@ class UNet(nn.Module):
         sizes_h, sizes_w = (_axis_sizes(size, self.depth, self.padding) for size in padded)
         stages = [Stage("input", self.in_channels, height, width)]
         for level in range(self.depth + 1):
-            stages.append(Stage("inc" if level == 0 else f"down {level}", self.widths[level], sizes_h[level], sizes_w[level]))
+            stages.append(
+                Stage("inc" if level == 0 else f"down {level}", self.widths[level], sizes_h[level], sizes_w[level])
+            )
         for step, level in enumerate(reversed(range(self.depth))):
             index = self.depth + 1 + step  # sizes: the depth + 1 levels down, then the ups
             crop = (sizes_h[level] - 2 * sizes_h[index - 1]) // 2

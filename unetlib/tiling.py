@@ -93,7 +93,9 @@ def plan_tiles(model: UNet, height: int, width: int, tile_size: int, margin: int
         (92, 384, [0, 384, 768], [0, 384])
     """
     if not isinstance(model, UNet):
-        raise TypeError(f"model must be a unetlib.model.UNet (its padding and depth set the tiling), got {type(model).__name__}")
+        raise TypeError(
+            f"model must be a unetlib.model.UNet (its padding and depth set the tiling), got {type(model).__name__}"
+        )
     integer(tile_size, "tile_size", minimum=1)
     height, width = integer(height, "height", minimum=1), integer(width, "width", minimum=1)
     multiple = 2**model.depth
@@ -121,8 +123,9 @@ def plan_tiles(model: UNet, height: int, width: int, tile_size: int, margin: int
                 f"got {tile_size}; try {max(multiple, tile_size - tile_size % multiple)}"
             )
         margin = tile_size // 4 if margin is None else margin
-        margin = integer(margin, "margin", minimum=0, maximum=(tile_size - 1) // 2,
-                         hint=f" (for tile_size {tile_size})")
+        margin = integer(
+            margin, "margin", minimum=0, maximum=(tile_size - 1) // 2, hint=f" (for tile_size {tile_size})"
+        )
         step = tile_size - 2 * margin
         step -= step % multiple if step >= multiple else 0
     return TileGrid(height, width, tile_size, margin, step)
@@ -160,8 +163,9 @@ def predict_tiled(
     """
     if getattr(image, "ndim", None) == 4:
         # A batch (N, C, H, W), as PyTorch and MONAI's sliding-window inference take it.
-        return torch.stack([predict_tiled(model, one, tile_size, margin, batch_size, device, progress)
-                            for one in image])
+        return torch.stack(
+            [predict_tiled(model, one, tile_size, margin, batch_size, device, progress) for one in image]
+        )
     pixels = _as_chw(image, model.in_channels)
     channels, height, width = pixels.shape
     grid = plan_tiles(model, height, width, tile_size, margin)
@@ -184,7 +188,9 @@ def predict_tiled(
                 logits = model(torch.from_numpy(tiles).to(device=device, dtype=_dtype_of(model))).float().cpu()
                 for (r, c), tile_logits in zip(batch, logits):
                     rows, cols = min(keep, height - r), min(keep, width - c)
-                    result[:, r : r + rows, c : c + cols] = tile_logits[:, offset : offset + rows, offset : offset + cols]
+                    result[:, r : r + rows, c : c + cols] = tile_logits[
+                        :, offset : offset + rows, offset : offset + cols
+                    ]
                 bar.update(1)
     finally:
         model.train(was_training)
@@ -212,8 +218,7 @@ def mirrored_crop(image: np.ndarray, top: int, left: int, size: int) -> np.ndarr
 
 
 def _as_chw(image: np.ndarray | torch.Tensor, in_channels: int) -> np.ndarray:
-    array = real_array(image, "image", ndim=(2, 3), shape_hint="(H, W), (C, H, W) or (N, C, H, W)",
-                       finite=True)
+    array = real_array(image, "image", ndim=(2, 3), shape_hint="(H, W), (C, H, W) or (N, C, H, W)", finite=True)
     if array.ndim == 2:
         array = array[None]
     if array.shape[0] != in_channels:

@@ -31,8 +31,16 @@ from unetlib.losses import weighted_cross_entropy
 from unetlib.metrics import dice
 from unetlib.model import UNet, UNetConfig
 
-__all__ = ["choose_device", "evaluate", "fit", "learning_rate", "load_checkpoint", "predict", "predict_tta",
-           "save_checkpoint"]
+__all__ = [
+    "choose_device",
+    "evaluate",
+    "fit",
+    "learning_rate",
+    "load_checkpoint",
+    "predict",
+    "predict_tta",
+    "save_checkpoint",
+]
 
 SCHEDULES = ("constant", "warmup-cosine")
 
@@ -50,13 +58,19 @@ def choose_device(device: str | torch.device | None = None) -> torch.device:
         try:
             chosen = torch.device(device)
         except (RuntimeError, TypeError):
-            raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N', 'mps' or a torch.device, got {device!r}") from None
+            raise ValueError(
+                f"device must be 'cpu', 'cuda', 'cuda:N', 'mps' or a torch.device, got {device!r}"
+            ) from None
         if chosen.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} was asked for, but PyTorch sees no CUDA GPU here "
-                             "(torch.cuda.is_available() is False): use 'cpu', or device=None to choose")
+            raise ValueError(
+                f"device {device!r} was asked for, but PyTorch sees no CUDA GPU here "
+                "(torch.cuda.is_available() is False): use 'cpu', or device=None to choose"
+            )
         if chosen.type == "mps" and not torch.backends.mps.is_available():
-            raise ValueError(f"device {device!r} was asked for, but Apple's MPS is not available here: use 'cpu', "
-                             "or device=None to choose")
+            raise ValueError(
+                f"device {device!r} was asked for, but Apple's MPS is not available here: use 'cpu', "
+                "or device=None to choose"
+            )
         return chosen
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -98,8 +112,14 @@ def _centre_crop(array: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return array[..., top : top + height, left : left + width]
 
 
-def _batch_loss(model: nn.Module, batch, device: torch.device, loss_function: LossFunction,
-                autocast: bool, channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _batch_loss(
+    model: nn.Module,
+    batch,
+    device: torch.device,
+    loss_function: LossFunction,
+    autocast: bool,
+    channels_last: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     image, target, *rest = (item.to(device) for item in batch)
     if channels_last:
         image = image.contiguous(memory_format=torch.channels_last)
@@ -208,8 +228,13 @@ def fit(
 
     started = time.perf_counter()
     steps_per_epoch = math.ceil(len(train) / batch_size)
-    bar = tqdm(total=epochs * steps_per_epoch, initial=start * steps_per_epoch,
-               disable=progress is False, desc="training", unit="step")
+    bar = tqdm(
+        total=epochs * steps_per_epoch,
+        initial=start * steps_per_epoch,
+        disable=progress is False,
+        desc="training",
+        unit="step",
+    )
     try:
         for epoch in range(start, epochs):
             _seed_epoch(train, seed, epoch)
@@ -243,8 +268,9 @@ def fit(
             history["epoch"].append(epoch + 1)
             history["train_loss"].append(float(np.mean(losses)))
             if val is not None:
-                scores = evaluate(model, val, device=device, loss=loss_function, batch_size=batch_size,
-                                  channels_last=channels_last)
+                scores = evaluate(
+                    model, val, device=device, loss=loss_function, batch_size=batch_size, channels_last=channels_last
+                )
                 history["val_loss"].append(scores["loss"])
                 history["val_dice"].append(scores["dice"])
             if checkpoint is not None:
@@ -292,8 +318,14 @@ def _seed_epoch(dataset, seed: int, epoch: int) -> None:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, dataset: torch.utils.data.Dataset, device: str | torch.device | None = None,
-             loss: LossFunction | None = None, batch_size: int = 4, channels_last: bool = False) -> dict[str, float]:
+def evaluate(
+    model: nn.Module,
+    dataset: torch.utils.data.Dataset,
+    device: str | torch.device | None = None,
+    loss: LossFunction | None = None,
+    batch_size: int = 4,
+    channels_last: bool = False,
+) -> dict[str, float]:
     """Mean loss and foreground Dice (class 1 vs rest, over all pixels) of ``model`` on ``dataset``
     (``channels_last``: pass the batches channels-last, as :func:`fit` trains)."""
     device = model_device(model) if device is None else choose_device(device)
@@ -303,8 +335,9 @@ def evaluate(model: nn.Module, dataset: torch.utils.data.Dataset, device: str | 
     losses, predictions, targets = [], [], []
     try:
         for batch in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
-            value, logits, target = _batch_loss(model, batch, device, loss_function, autocast=False,
-                                                channels_last=channels_last)
+            value, logits, target = _batch_loss(
+                model, batch, device, loss_function, autocast=False, channels_last=channels_last
+            )
             losses.append(value.item() * len(target))
             predictions.append((logits.argmax(1) == 1).cpu())
             targets.append((target == 1).cpu())
@@ -316,8 +349,12 @@ def evaluate(model: nn.Module, dataset: torch.utils.data.Dataset, device: str | 
 
 
 @torch.no_grad()
-def predict(model: nn.Module, image: np.ndarray | torch.Tensor, tile_size: int | None = None,
-            device: str | torch.device | None = None) -> torch.Tensor:
+def predict(
+    model: nn.Module,
+    image: np.ndarray | torch.Tensor,
+    tile_size: int | None = None,
+    device: str | torch.device | None = None,
+) -> torch.Tensor:
     """Logits ``(K, H, W)`` for one ``(C, H, W)`` or ``(H, W)`` image, tiled if ``tile_size`` is given.
 
     A valid-padding U-Net must be tiled (its output is smaller than its input):
@@ -329,8 +366,10 @@ def predict(model: nn.Module, image: np.ndarray | torch.Tensor, tile_size: int |
     device = model_device(model) if device is None else choose_device(device)
     if tile_size is not None or (isinstance(model, UNet) and model.padding == "valid"):
         if tile_size is None:
-            raise ValueError("a valid-padding UNet's output is smaller than its input: give tile_size "
-                             "(one of unetlib.model.valid_input_sizes) to predict a whole image")
+            raise ValueError(
+                "a valid-padding UNet's output is smaller than its input: give tile_size "
+                "(one of unetlib.model.valid_input_sizes) to predict a whole image"
+            )
         return predict_tiled(model.to(device), image, tile_size=tile_size, device=device, progress=False)
     pixels = torch.as_tensor(np.asarray(image), dtype=torch.float32)
     pixels = pixels[None] if pixels.ndim == 2 else pixels
@@ -342,10 +381,13 @@ def predict(model: nn.Module, image: np.ndarray | torch.Tensor, tile_size: int |
         model.train(was_training)
 
 
-
 @torch.no_grad()
-def predict_tta(model: nn.Module, image: np.ndarray | torch.Tensor, tile_size: int | None = None,
-                device: str | torch.device | None = None) -> torch.Tensor:
+def predict_tta(
+    model: nn.Module,
+    image: np.ndarray | torch.Tensor,
+    tile_size: int | None = None,
+    device: str | torch.device | None = None,
+) -> torch.Tensor:
     """Class probabilities ``(K, H, W)`` averaged over the 8 rotations and flips of the image.
 
     Test-time augmentation: the network sees the image turned by 0, 90, 180 and 270 degrees,
@@ -384,8 +426,14 @@ def predict_tta(model: nn.Module, image: np.ndarray | torch.Tensor, tile_size: i
             total = probabilities if total is None else total + probabilities
     return total / 8
 
-def save_checkpoint(path: str | Path, model: nn.Module, optimiser: torch.optim.Optimizer | None, epoch: int,
-                    history: dict[str, list[float]]) -> Path:
+
+def save_checkpoint(
+    path: str | Path,
+    model: nn.Module,
+    optimiser: torch.optim.Optimizer | None,
+    epoch: int,
+    history: dict[str, list[float]],
+) -> Path:
     """Write model config, weights, optimiser, epoch and history to ``path``, atomically.
 
     The data go to a temporary file in the same folder, which is then renamed over ``path``:
@@ -448,8 +496,9 @@ def _checksum(state: dict) -> str:
     return digest.hexdigest()
 
 
-def load_checkpoint(path: str | Path, model: nn.Module | None = None,
-                    optimiser: torch.optim.Optimizer | None = None) -> dict:
+def load_checkpoint(
+    path: str | Path, model: nn.Module | None = None, optimiser: torch.optim.Optimizer | None = None
+) -> dict:
     """Read a checkpoint with ``weights_only=True``; restore it into ``model`` (and ``optimiser``).
 
     With ``model=None`` a :class:`~unetlib.model.UNet` is built from the saved configuration.
@@ -467,22 +516,31 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None,
     except pickle.UnpicklingError as error:
         if "Unsupported global" in str(error):
             # Never pass on PyTorch's advice to retry with weights_only=False: that runs the file's code.
-            raise ValueError(f"{path} holds objects other than tensors and plain data, which could run code "
-                             "when loaded; it was refused. Load only checkpoints from save_checkpoint, or from "
-                             "someone you trust") from None
+            raise ValueError(
+                f"{path} holds objects other than tensors and plain data, which could run code "
+                "when loaded; it was refused. Load only checkpoints from save_checkpoint, or from "
+                "someone you trust"
+            ) from None
         detail = str(error).split("WeightsUnpickler error:")[-1].split("Check the documentation")[0].strip()
-        raise ValueError(f"{path} is not a readable checkpoint (truncated, or not a file from torch.save): "
-                         f"{detail}") from None
+        raise ValueError(
+            f"{path} is not a readable checkpoint (truncated, or not a file from torch.save): {detail}"
+        ) from None
     except (RuntimeError, EOFError, OSError) as error:
-        raise ValueError(f"{path} is not a readable checkpoint (truncated, or not a file from torch.save): "
-                         f"{type(error).__name__}: {error}") from None
+        raise ValueError(
+            f"{path} is not a readable checkpoint (truncated, or not a file from torch.save): "
+            f"{type(error).__name__}: {error}"
+        ) from None
     if isinstance(state, dict) and "checksum" in state and state["checksum"] != _checksum(state):
-        raise ValueError(f"{path} is damaged: its tensors no longer match the checksum saved with them (a "
-                         "flipped byte, a bad copy); use another copy or an earlier checkpoint")
+        raise ValueError(
+            f"{path} is damaged: its tensors no longer match the checksum saved with them (a "
+            "flipped byte, a bad copy); use another copy or an earlier checkpoint"
+        )
     if not isinstance(state, dict) or "model" not in state:
         keys = sorted(state) if isinstance(state, dict) else type(state).__name__
-        raise ValueError(f"{path} is not a unetlib checkpoint: it has no 'model' entry (found {keys}); "
-                         "save_checkpoint writes config, model, optimiser, epoch and history")
+        raise ValueError(
+            f"{path} is not a unetlib checkpoint: it has no 'model' entry (found {keys}); "
+            "save_checkpoint writes config, model, optimiser, epoch and history"
+        )
     config = state.get("config") or {}
     if model is None:
         if not config:
@@ -490,9 +548,13 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None,
         model = UNet(**config)
     own = _config_dict(model)
     if config and own and own != config:
-        different = {k: (config.get(k), own.get(k)) for k in sorted(set(config) | set(own)) if config.get(k) != own.get(k)}
-        raise ValueError(f"{path} was saved from a model with a different configuration "
-                         f"(saved, yours): {different}; build the model with the saved configuration")
+        different = {
+            k: (config.get(k), own.get(k)) for k in sorted(set(config) | set(own)) if config.get(k) != own.get(k)
+        }
+        raise ValueError(
+            f"{path} was saved from a model with a different configuration "
+            f"(saved, yours): {different}; build the model with the saved configuration"
+        )
     model.load_state_dict(state["model"])
     if optimiser is not None and state.get("optimiser") is not None:
         optimiser.load_state_dict(state["optimiser"])

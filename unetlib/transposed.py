@@ -51,15 +51,21 @@ def conv_transpose_output_size(
         >>> conv_transpose_output_size(4, 3, stride=2, padding=1, output_padding=1)  # back to 8
         8
     """
-    for name, value, minimum in (("input_size", input_size, 1), ("kernel_size", kernel_size, 1),
-                                 ("stride", stride, 1), ("padding", padding, 0),
-                                 ("output_padding", output_padding, 0), ("dilation", dilation, 1)):
+    for name, value, minimum in (
+        ("input_size", input_size, 1),
+        ("kernel_size", kernel_size, 1),
+        ("stride", stride, 1),
+        ("padding", padding, 0),
+        ("output_padding", output_padding, 0),
+        ("dilation", dilation, 1),
+    ):
         integer(value, name, minimum=minimum)
     return _axis_length(input_size, kernel_size, stride, padding, output_padding, dilation, axis="")
 
 
-def _axis_length(size: int, kernel: int, stride: int, padding: int, output_padding: int, dilation: int,
-                 axis: str) -> int:
+def _axis_length(
+    size: int, kernel: int, stride: int, padding: int, output_padding: int, dilation: int, axis: str
+) -> int:
     if output_padding >= max(stride, dilation):
         raise ValueError(
             f"output_padding{axis} must be smaller than stride or dilation (as in PyTorch), got "
@@ -186,10 +192,18 @@ def conv_matrix(
     weight = real_array(weight, "weight")
     if weight.ndim != 2:
         raise ValueError(f"weight must be a 2-D (kH, kW) kernel, got shape {weight.shape}")
-    if not (isinstance(input_shape, (tuple, list)) and len(input_shape) == 2 and all(is_int(v) and v > 0 for v in input_shape)):
+    if not (
+        isinstance(input_shape, (tuple, list))
+        and len(input_shape) == 2
+        and all(is_int(v) and v > 0 for v in input_shape)
+    ):
         raise ValueError(f"input_shape must be (H, W) with positive ints, got {input_shape!r}")
     height, width = input_shape
-    (s_h, s_w), (p_h, p_w), (d_h, d_w) = int_pair(stride, "stride", 1), int_pair(padding, "padding", 0), int_pair(dilation, "dilation", 1)
+    (s_h, s_w), (p_h, p_w), (d_h, d_w) = (
+        int_pair(stride, "stride", 1),
+        int_pair(padding, "padding", 0),
+        int_pair(dilation, "dilation", 1),
+    )
     k_h, k_w = weight.shape
     out_h = conv_output_size(height, k_h, s_h, p_h, d_h)
     out_w = conv_output_size(width, k_w, s_w, p_w, d_w)

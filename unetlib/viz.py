@@ -198,11 +198,21 @@ def sliding_window_animation(
         for ax in (ax_in, ax_kernel, ax_out):
             ax.clear()
         top, left = row * stride, col * stride
-        show_number_grid(padded, ax=ax_in, title="input" + (" (zero-padded)" if padding else ""),
-                         highlight=(top, left, kernel_h, kernel_w), shaded=is_padding if padding else None)
+        show_number_grid(
+            padded,
+            ax=ax_in,
+            title="input" + (" (zero-padded)" if padding else ""),
+            highlight=(top, left, kernel_h, kernel_w),
+            shaded=is_padding if padding else None,
+        )
         show_number_grid(kernel, ax=ax_kernel, title="kernel", cmap="Oranges")
-        show_number_grid(shown, ax=ax_out, title=f"output[{row}, {col}] = {output[row, col]:g}",
-                         highlight=(row, col, 1, 1), cmap="Greens")
+        show_number_grid(
+            shown,
+            ax=ax_out,
+            title=f"output[{row}, {col}] = {output[row, col]:g}",
+            highlight=(row, col, 1, 1),
+            cmap="Greens",
+        )
 
     return _animate(fig, draw, len(positions), interval)
 
@@ -218,12 +228,20 @@ _OUTPUT_COLOUR, _DONE_COLOUR, _CURRENT_COLOUR = "#e5f5e0", "#a1d99b", "#238b45"
 
 def _arithmetic_geometry(size, kernel_size, padding, stride, dilation) -> dict:
     """Every length the figure needs, per axis, checked by :func:`conv_output_size`."""
-    pairs = {name: int_pair(value, name, minimum) for name, value, minimum in (
-        ("size", size, 1), ("kernel_size", kernel_size, 1), ("padding", padding, 0),
-        ("stride", stride, 1), ("dilation", dilation, 1))}
+    pairs = {
+        name: int_pair(value, name, minimum)
+        for name, value, minimum in (
+            ("size", size, 1),
+            ("kernel_size", kernel_size, 1),
+            ("padding", padding, 0),
+            ("stride", stride, 1),
+            ("dilation", dilation, 1),
+        )
+    }
     pairs["output"] = tuple(
-        conv_output_size(pairs["size"][a], pairs["kernel_size"][a], pairs["stride"][a],
-                         pairs["padding"][a], pairs["dilation"][a])
+        conv_output_size(
+            pairs["size"][a], pairs["kernel_size"][a], pairs["stride"][a], pairs["padding"][a], pairs["dilation"][a]
+        )
         for a in (0, 1)
     )
     return pairs
@@ -232,8 +250,17 @@ def _arithmetic_geometry(size, kernel_size, padding, stride, dilation) -> dict:
 def _draw_cells(ax: Axes, rows: int, cols: int, colour_of, dashed_of=lambda r, c: False) -> None:
     for row in range(rows):
         for col in range(cols):
-            ax.add_patch(Rectangle((col, row), 1, 1, facecolor=colour_of(row, col), edgecolor="0.35",
-                                   linewidth=0.8, linestyle="--" if dashed_of(row, col) else "-"))
+            ax.add_patch(
+                Rectangle(
+                    (col, row),
+                    1,
+                    1,
+                    facecolor=colour_of(row, col),
+                    edgecolor="0.35",
+                    linewidth=0.8,
+                    linestyle="--" if dashed_of(row, col) else "-",
+                )
+            )
     ax.set_xlim(-0.1, cols + 0.1)
     ax.set_ylim(rows + 0.1, -0.1)  # row 0 at the top, like an image
     ax.set_aspect("equal")
@@ -272,7 +299,12 @@ def draw_conv_arithmetic(
     """
     g = _arithmetic_geometry(size, kernel_size, padding, stride, dilation)
     (h, w), (k_h, k_w), (p_h, p_w), (s_h, s_w), (d_h, d_w) = (
-        g["size"], g["kernel_size"], g["padding"], g["stride"], g["dilation"])
+        g["size"],
+        g["kernel_size"],
+        g["padding"],
+        g["stride"],
+        g["dilation"],
+    )
     out_h, out_w = g["output"]
     row, col = position
     if not (0 <= row < out_h and 0 <= col < out_w):
@@ -293,8 +325,10 @@ def draw_conv_arithmetic(
         ax_input.plot(c + 0.5, r + 0.5, "o", color="white", markersize=3)
     span_h, span_w = d_h * (k_h - 1) + 1, d_w * (k_w - 1) + 1
     ax_input.add_patch(Rectangle((left, top), span_w, span_h, fill=False, edgecolor="crimson", lw=2.5))
-    ax_input.set_title(f"input {h}x{w}, padding {g['padding'][0]}" if p_h == p_w else
-                       f"input {h}x{w}, padding {p_h},{p_w}", fontsize=10)
+    ax_input.set_title(
+        f"input {h}x{w}, padding {g['padding'][0]}" if p_h == p_w else f"input {h}x{w}, padding {p_h},{p_w}",
+        fontsize=10,
+    )
 
     index = row * out_w + col
 
@@ -336,7 +370,9 @@ def conv_arithmetic_animation(
     (h, w), (p_h, p_w), (out_h, out_w) = g["size"], g["padding"], g["output"]
     in_cols, in_rows = w + 2 * p_w, h + 2 * p_h
     fig, (ax_input, ax_output) = plt.subplots(
-        1, 2, figsize=(cell * (in_cols + out_w) + 1.2, cell * max(in_rows, out_h) + 0.7),
+        1,
+        2,
+        figsize=(cell * (in_cols + out_w) + 1.2, cell * max(in_rows, out_h) + 0.7),
         gridspec_kw={"width_ratios": [in_cols, max(out_w, 3)]},
     )
     positions = list(np.ndindex(out_h, out_w))
@@ -380,15 +416,21 @@ def conv_transpose_animation(
         >>> html.count("data:image/png;base64")  # one frame per input pixel
         4
     """
-    for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
-                             ("padding", padding, 0)):
+    for name, value, low in (
+        ("size", size, 1),
+        ("kernel_size", kernel_size, 1),
+        ("stride", stride, 1),
+        ("padding", padding, 0),
+    ):
         integer(value, name, minimum=low)
     full = (size - 1) * stride + kernel_size
     if full - 2 * padding < 1:
         raise ValueError(f"padding {padding} cuts away the whole {full}-pixel output; use less padding")
     positions = list(np.ndindex(size, size))
     fig, (ax_input, ax_output) = plt.subplots(
-        1, 2, figsize=(cell * (size + full) + 1.2, cell * max(size, full) + 0.7),
+        1,
+        2,
+        figsize=(cell * (size + full) + 1.2, cell * max(size, full) + 0.7),
         gridspec_kw={"width_ratios": [max(size, 2), full]},
     )
 
@@ -409,10 +451,18 @@ def conv_transpose_animation(
         _draw_cells(ax_output, full, full, lambda r, c: shades[min(counts[r, c], len(shades) - 1)], is_cut)
         for (r, c), count in np.ndenumerate(counts):
             if count:
-                ax_output.text(c + 0.5, r + 0.5, str(count), ha="center", va="center", fontsize=7,
-                               color="white" if count >= 3 else "black")
-        ax_output.add_patch(Rectangle((col * stride, row * stride), kernel_size, kernel_size, fill=False,
-                                      edgecolor="crimson", lw=2.5))
+                ax_output.text(
+                    c + 0.5,
+                    r + 0.5,
+                    str(count),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if count >= 3 else "black",
+                )
+        ax_output.add_patch(
+            Rectangle((col * stride, row * stride), kernel_size, kernel_size, fill=False, edgecolor="crimson", lw=2.5)
+        )
         kept = full - 2 * padding
         ax_output.set_title(f"output {kept}x{kept}" + (f" (+{padding} cut per side)" if padding else ""), fontsize=10)
 
@@ -447,8 +497,10 @@ def show_weight_tensor(
     in_names = [f"in {i}" for i in range(n_in)] if in_names is None else list(in_names)
     out_names = [f"out {o}" for o in range(n_out)] if out_names is None else list(out_names)
     if len(in_names) != n_in or len(out_names) != n_out:
-        raise ValueError(f"in_names and out_names need {n_in} and {n_out} names for a weight of shape "
-                         f"{weight.shape}, got {len(in_names)} and {len(out_names)}")
+        raise ValueError(
+            f"in_names and out_names need {n_in} and {n_out} names for a weight of shape "
+            f"{weight.shape}, got {len(in_names)} and {len(out_names)}"
+        )
     limit = float(np.abs(weight).max()) or 1.0
     fig, axes = plt.subplots(n_out, n_in, figsize=(size * n_in + 0.8, size * n_out + 0.4), squeeze=False)
     for (o, i), ax in np.ndenumerate(axes):

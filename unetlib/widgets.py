@@ -43,28 +43,48 @@ class ConvArithmeticExplorer(widgets.VBox):
 
     _LIMITS = {"size": (1, 12), "kernel_size": (1, 7), "padding": (0, 4), "stride": (1, 4), "dilation": (1, 4)}
 
-    def __init__(self, size: int = 5, kernel_size: int = 3, padding: int = 0, stride: int = 1,
-                 dilation: int = 1) -> None:
-        start = {"size": size, "kernel_size": kernel_size, "padding": padding, "stride": stride,
-                 "dilation": dilation}
+    def __init__(
+        self, size: int = 5, kernel_size: int = 3, padding: int = 0, stride: int = 1, dilation: int = 1
+    ) -> None:
+        start = {"size": size, "kernel_size": kernel_size, "padding": padding, "stride": stride, "dilation": dilation}
         self.sliders: dict[str, widgets.IntSlider] = {}
         for name, value in start.items():
             low, high = self._LIMITS[name]
             integer(value, name, minimum=low, maximum=high, hint=" (the explorer's range)")
             self.sliders[name] = widgets.IntSlider(
-                value=value, min=low, max=high, description=name.replace("_", " "),
-                style={"description_width": "7em"}, continuous_update=False)
-        self.position = widgets.IntSlider(value=0, min=0, max=0, description="output pixel",
-                                          style={"description_width": "7em"}, continuous_update=False)
+                value=value,
+                min=low,
+                max=high,
+                description=name.replace("_", " "),
+                style={"description_width": "7em"},
+                continuous_update=False,
+            )
+        self.position = widgets.IntSlider(
+            value=0,
+            min=0,
+            max=0,
+            description="output pixel",
+            style={"description_width": "7em"},
+            continuous_update=False,
+        )
         self.formula = widgets.HTML()
         self.figure = widgets.HTML()
         self.output_size: int | None = None
         for slider in self.sliders.values():
             slider.observe(self._settings_changed, names="value")
         self.position.observe(self._redraw, names="value")
-        super().__init__([widgets.HBox([widgets.VBox(list(self.sliders.values())[:3]),
-                                        widgets.VBox(list(self.sliders.values())[3:] + [self.position])]),
-                          self.formula, self.figure])
+        super().__init__(
+            [
+                widgets.HBox(
+                    [
+                        widgets.VBox(list(self.sliders.values())[:3]),
+                        widgets.VBox(list(self.sliders.values())[3:] + [self.position]),
+                    ]
+                ),
+                self.formula,
+                self.figure,
+            ]
+        )
         self._settings_changed()
 
     def _values(self) -> dict[str, int]:
@@ -74,15 +94,15 @@ class ConvArithmeticExplorer(widgets.VBox):
         v = self._values()
         numerator = f"{v['size']} + 2&middot;{v['padding']} &minus; {v['dilation']}&middot;({v['kernel_size']} &minus; 1) &minus; 1"
         try:
-            self.output_size = conv_output_size(v["size"], v["kernel_size"], v["stride"], v["padding"],
-                                                v["dilation"])
+            self.output_size = conv_output_size(v["size"], v["kernel_size"], v["stride"], v["padding"], v["dilation"])
         except ValueError as error:
             self.output_size = None
             self.formula.value = f"<b>No output:</b> {error}"
             self.figure.value = ""
             return
-        self.formula.value = (f"output size = &lfloor;({numerator}) / {v['stride']}&rfloor; + 1 = "
-                              f"<b>{self.output_size}</b>")
+        self.formula.value = (
+            f"output size = &lfloor;({numerator}) / {v['stride']}&rfloor; + 1 = <b>{self.output_size}</b>"
+        )
         # Changing the maximum may move the value; redraw once, after both are set.
         with self.position.hold_trait_notifications():
             self.position.max = self.output_size**2 - 1
@@ -103,8 +123,9 @@ class ConvArithmeticExplorer(widgets.VBox):
         figure.savefig(buffer, format="png", dpi=90)
         png = base64.b64encode(buffer.getvalue()).decode("ascii")
         n = self.output_size
-        alt = (f"A {v['size']}x{v['size']} input with padding {v['padding']} and a {v['kernel_size']}x"
-               f"{v['kernel_size']} kernel, stride {v['stride']}, dilation {v['dilation']}: the window "
-               f"for output pixel ({row}, {col}) of the {n}x{n} output.")
+        alt = (
+            f"A {v['size']}x{v['size']} input with padding {v['padding']} and a {v['kernel_size']}x"
+            f"{v['kernel_size']} kernel, stride {v['stride']}, dilation {v['dilation']}: the window "
+            f"for output pixel ({row}, {col}) of the {n}x{n} output."
+        )
         self.figure.value = f'<img src="data:image/png;base64,{png}" alt="{alt}">'
-

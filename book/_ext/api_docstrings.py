@@ -17,8 +17,12 @@ DOCUMENTED_KINDS = {"module", "class", "exception", "function", "method"}
 
 def _warn_if_empty(app, what, name, obj, options, lines) -> None:
     if what in DOCUMENTED_KINDS and not any(line.strip() for line in lines):
-        logger.warning(f"{name} ({what}) has no docstring: the API reference needs one "
-                       "(arguments, shapes, what it returns, an example)", type="unetlib", subtype="api")
+        logger.warning(
+            f"{name} ({what}) has no docstring: the API reference needs one "
+            "(arguments, shapes, what it returns, an example)",
+            type="unetlib",
+            subtype="api",
+        )
 
 
 def setup(app):

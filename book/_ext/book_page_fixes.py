@@ -25,4 +25,3 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> No
 def setup(app):
     app.connect("html-page-context", _drop_duplicate_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
-

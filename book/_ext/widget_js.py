@@ -30,13 +30,30 @@ PACKAGES = [
         "https://registry.npmjs.org/@jupyter-widgets/html-manager/-/html-manager-1.0.15.tgz",
         "2b9d65cb7913e1c7d671757a10008b32c9c2448d4429513371e55c07d6107638",
         # embed-amd.js, its licence notes, and the icon fonts it loads from its own folder.
-        {"package/dist/embed-amd.js": "embed-amd.js", "package/dist/embed.js.LICENSE.txt": "embed-amd.js.LICENSE.txt",
-         **{f"package/dist/{font}": font for font in (
-             "1551f4f60c37af51121f.woff2", "2285773e6b4b172f07d9.woff", "23f19bb08961f37aaf69.eot",
-             "2f517e09eb2ca6650ff5.svg", "4689f52cc96215721344.svg", "491974d108fe4002b2aa.ttf",
-             "527940b104eb2ea366c8.ttf", "77206a6bb316fa0aded5.eot", "7a3337626410ca2f4071.woff2",
-             "7a8b4f130182d19a2d7c.svg", "9bbb245e67a133f6e486.eot", "bb58e57c48a3e911f15f.woff",
-             "be9ee23c0c6390141475.ttf", "d878b0a6a1144760244f.woff2", "eeccf4f66002c6f2ba24.woff")}},
+        {
+            "package/dist/embed-amd.js": "embed-amd.js",
+            "package/dist/embed.js.LICENSE.txt": "embed-amd.js.LICENSE.txt",
+            **{
+                f"package/dist/{font}": font
+                for font in (
+                    "1551f4f60c37af51121f.woff2",
+                    "2285773e6b4b172f07d9.woff",
+                    "23f19bb08961f37aaf69.eot",
+                    "2f517e09eb2ca6650ff5.svg",
+                    "4689f52cc96215721344.svg",
+                    "491974d108fe4002b2aa.ttf",
+                    "527940b104eb2ea366c8.ttf",
+                    "77206a6bb316fa0aded5.eot",
+                    "7a3337626410ca2f4071.woff2",
+                    "7a8b4f130182d19a2d7c.svg",
+                    "9bbb245e67a133f6e486.eot",
+                    "bb58e57c48a3e911f15f.woff",
+                    "be9ee23c0c6390141475.ttf",
+                    "d878b0a6a1144760244f.woff2",
+                    "eeccf4f66002c6f2ba24.woff",
+                )
+            },
+        },
     ),
 ]
 REQUIRED = ("require.js", "embed-amd.js")

@@ -30,8 +30,10 @@ def _check(image: np.ndarray, targets: tuple[np.ndarray, ...]) -> tuple[np.ndarr
     targets = tuple(np.asarray(t) for t in targets)
     for index, target in enumerate(targets):
         if target.shape != image.shape[1:]:
-            raise ValueError(f"target {index} has shape {target.shape}, but the image is {image.shape[1:]}: "
-                             "each target must be (H, W), the image's size")
+            raise ValueError(
+                f"target {index} has shape {target.shape}, but the image is {image.shape[1:]}: "
+                "each target must be (H, W), the image's size"
+            )
     return image, targets
 
 
@@ -77,8 +79,9 @@ def flip_rotate(image: np.ndarray, *targets: np.ndarray, rng: np.random.Generato
     return (apply(image), *(apply(t) for t in targets))
 
 
-def elastic_deform(image: np.ndarray, *targets: np.ndarray, rng: np.random.Generator, sigma: float = 10.0,
-                   grid: int = 3):
+def elastic_deform(
+    image: np.ndarray, *targets: np.ndarray, rng: np.random.Generator, sigma: float = 10.0, grid: int = 3
+):
     """The paper's elastic deformation: Gaussian displacements (``sigma`` pixels) on a coarse
     ``grid x grid`` lattice, interpolated bicubically to every pixel, applied alike to all arrays.
 
@@ -131,8 +134,15 @@ class Augment:
         ((1, 32, 32), (32, 32))
     """
 
-    def __init__(self, crop: int | None = None, elastic: float = 0.5, sigma: float = 10.0, intensity: bool = True,
-                 seed: int = 0, flips: bool = True):
+    def __init__(
+        self,
+        crop: int | None = None,
+        elastic: float = 0.5,
+        sigma: float = 10.0,
+        intensity: bool = True,
+        seed: int = 0,
+        flips: bool = True,
+    ):
         elastic = number(elastic, "elastic", minimum=0, maximum=1, hint=" (a probability)")
         sigma = number(sigma, "sigma", minimum=0)
         if crop is not None:
@@ -173,17 +183,29 @@ class RandomCrops(torch.utils.data.Dataset):
         ``(image, target)`` or ``(image, target, weights)`` tensors.
     """
 
-    def __init__(self, images, targets, weights=None, crop: int = 128, samples: int = 64, augment: bool = True,
-                 seed: int = 0, fixed: bool = False):
+    def __init__(
+        self,
+        images,
+        targets,
+        weights=None,
+        crop: int = 128,
+        samples: int = 64,
+        augment: bool = True,
+        seed: int = 0,
+        fixed: bool = False,
+    ):
         crop, samples = integer(crop, "crop", minimum=1), integer(samples, "samples", minimum=1)
         augment, fixed = boolean(augment, "augment"), boolean(fixed, "fixed")
         if len(images) != len(targets) or (weights is not None and len(weights) != len(images)):
-            raise ValueError(f"need one target (and weight map) per image: {len(images)} images, "
-                             f"{len(targets)} targets, {None if weights is None else len(weights)} weight maps")
+            raise ValueError(
+                f"need one target (and weight map) per image: {len(images)} images, "
+                f"{len(targets)} targets, {None if weights is None else len(weights)} weight maps"
+            )
         self.images, self.targets, self.weights = list(images), list(targets), weights
         self.samples, self.seed, self.fixed = samples, seed, fixed
-        self.transform = Augment(crop=crop, elastic=0.5 if augment else 0.0, intensity=augment, flips=augment,
-                                 seed=seed)
+        self.transform = Augment(
+            crop=crop, elastic=0.5 if augment else 0.0, intensity=augment, flips=augment, seed=seed
+        )
 
     def __len__(self) -> int:
         return self.samples

@@ -69,8 +69,7 @@ def fetch(name: str, base_url: str | None = None, progress: bool = False) -> Pat
 def _download(url: str, digest: str, target: Path, progress: bool) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        pooch.retrieve(url, known_hash=f"sha256:{digest}", fname=target.name, path=target.parent,
-                       progressbar=progress)
+        pooch.retrieve(url, known_hash=f"sha256:{digest}", fname=target.name, path=target.parent, progressbar=progress)
     except ValueError as error:  # pooch: the downloaded file's hash does not match
         raise RuntimeError(
             f"{target.name} downloaded from {url} does not match its sha256 and was not kept ({error}); "

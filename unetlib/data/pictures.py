@@ -140,8 +140,9 @@ def _xo_sample(label: int, size: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(picture, 0.0, 1.0)
 
 
-def xo_canvas(rows: list[str], size: int = 14, spacing: int = 16, seed: int = 1
-              ) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
+def xo_canvas(
+    rows: list[str], size: int = 14, spacing: int = 16, seed: int = 1
+) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
     """A larger picture with glyphs laid out on a grid, ``"."`` for an empty place.
 
     Args:

@@ -63,8 +63,10 @@ def normalise_percentile(image: np.ndarray, low: float = 1.0, high: float = 99.8
     bad = int((~np.isfinite(image)).sum())
     if bad:
         # One NaN makes every percentile NaN, and with it every pixel of the result.
-        raise ValueError(f"image has {bad} NaN or infinite pixel(s) of {image.size}: replace them first "
-                         "(e.g. np.nan_to_num(image, nan=np.nanmedian(image)))")
+        raise ValueError(
+            f"image has {bad} NaN or infinite pixel(s) of {image.size}: replace them first "
+            "(e.g. np.nan_to_num(image, nan=np.nanmedian(image)))"
+        )
     lo, hi = np.percentile(image, [low, high])
     if hi <= lo:
         return np.zeros(image.shape, dtype=np.float32)
@@ -108,12 +110,16 @@ def decode_mask(mask: np.ndarray, encoding: Encoding, source: str = "mask") -> n
     elif encoding == "indices":
         decoded = _single_channel(mask, source)
         if decoded.dtype.kind not in "iub" or decoded.min() < 0:
-            raise ValueError(f"{source}: class indices must be whole numbers >= 0, got dtype {decoded.dtype}, "
-                             f"minimum {decoded.min()}")
+            raise ValueError(
+                f"{source}: class indices must be whole numbers >= 0, got dtype {decoded.dtype}, "
+                f"minimum {decoded.min()}"
+            )
         if set(np.unique(decoded).tolist()) == {0, 255}:
             # 255 alone beside 0 is a binary mask saved for viewing, not class 255 of 256.
-            raise ValueError(f"{source} holds only 0 and 255: that is a binary mask, not class indices "
-                             "(it would make 256 classes); use encoding='binary'")
+            raise ValueError(
+                f"{source} holds only 0 and 255: that is a binary mask, not class indices "
+                "(it would make 256 classes); use encoding='binary'"
+            )
     else:
         raise ValueError(f"encoding must be 'binary', 'indices', a palette dict or a function, got {encoding!r}")
     if decoded.ndim != 2:
@@ -162,9 +168,14 @@ class SegmentationDataset(torch.utils.data.Dataset):
         ``(image, mask)``: a float32 tensor ``(C, H, W)`` and an int64 tensor ``(H, W)``.
     """
 
-    def __init__(self, images: Sequence[str | Path] | str | Path, masks: Sequence[str | Path] | str | Path,
-                 encoding: Encoding = "binary", normalise: Callable[[np.ndarray], np.ndarray] | None = None,
-                 transform: Callable | None = None):
+    def __init__(
+        self,
+        images: Sequence[str | Path] | str | Path,
+        masks: Sequence[str | Path] | str | Path,
+        encoding: Encoding = "binary",
+        normalise: Callable[[np.ndarray], np.ndarray] | None = None,
+        transform: Callable | None = None,
+    ):
         image_paths, mask_paths = _as_paths(images, "images"), _as_paths(masks, "masks")
         if len(image_paths) != len(mask_paths):
             raise ValueError(f"got {len(image_paths)} images but {len(mask_paths)} masks; they are paired one to one")
@@ -177,8 +188,10 @@ class SegmentationDataset(torch.utils.data.Dataset):
             image, mask = read_image(image_path), read_image(mask_path)
             decoded = decode_mask(mask, encoding, str(mask_path))
             if image.shape[:2] != decoded.shape:
-                raise ValueError(f"{image_path} is {image.shape[0]}x{image.shape[1]} but its mask {mask_path} is "
-                                 f"{decoded.shape[0]}x{decoded.shape[1]}; they must be the same size")
+                raise ValueError(
+                    f"{image_path} is {image.shape[0]}x{image.shape[1]} but its mask {mask_path} is "
+                    f"{decoded.shape[0]}x{decoded.shape[1]}; they must be the same size"
+                )
             pixels = normalise(image)
             self.images.append(pixels[None] if pixels.ndim == 2 else np.moveaxis(pixels, -1, 0))
             self.masks.append(decoded)
@@ -191,7 +204,9 @@ class SegmentationDataset(torch.utils.data.Dataset):
         image, mask = self.images[index], self.masks[index]
         if self.transform is not None:
             image, mask = self.transform(image, mask)
-        return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)), torch.from_numpy(np.ascontiguousarray(mask))
+        return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)), torch.from_numpy(
+            np.ascontiguousarray(mask)
+        )
 
 
 def _as_paths(value, name: str) -> list[Path]:

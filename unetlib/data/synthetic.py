@@ -15,8 +15,9 @@ from unetlib._checks import describe, integer, number
 __all__ = ["synthetic_cells"]
 
 
-def synthetic_cells(size: int = 128, count: int = 20, radius: tuple[float, float] = (6.0, 11.0),
-                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def synthetic_cells(
+    size: int = 128, count: int = 20, radius: tuple[float, float] = (6.0, 11.0), seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """A ``size x size`` picture of ``count`` elliptical cells, some touching, and their labels.
 
     Where two cells' ellipses overlap, each pixel goes to the cell it is relatively deeper

@@ -46,8 +46,10 @@ def _call(function: Callable, *args, number: bool = False) -> tuple[np.ndarray |
     except (TypeError, ValueError, RuntimeError):
         return None, f"your function returned {type(result).__name__}, which is not an array of numbers"
     if number and array.shape != ():
-        return None, (f"your function returned {type(result).__name__} of shape {array.shape}; it should return "
-                      "one number (sum or average the array?)")
+        return None, (
+            f"your function returned {type(result).__name__} of shape {array.shape}; it should return "
+            "one number (sum or average the array?)"
+        )
     return array, None
 
 

@@ -53,12 +53,17 @@ def check_conv2d(function: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Ch
                 hint = "that is the 'full' size: the kernel should stay inside the image"
             else:
                 hint = "the kernel fits in (H - kH + 1) x (W - kW + 1) positions"
-            return CheckResult(False, f"your output is {_size(got.shape)} but should be {_size(expected.shape)} {case}: {hint}")
+            return CheckResult(
+                False, f"your output is {_size(got.shape)} but should be {_size(expected.shape)} {case}: {hint}"
+            )
         if np.allclose(got, expected):
             continue
         if np.allclose(got, convolve2d(image, kernel)):
-            return CheckResult(False, "you flipped the kernel: that is textbook convolution; "
-                               "conv2d in PyTorch (and here) multiplies by the kernel as it is printed")
+            return CheckResult(
+                False,
+                "you flipped the kernel: that is textbook convolution; "
+                "conv2d in PyTorch (and here) multiplies by the kernel as it is printed",
+            )
         if got.T.shape == expected.shape and np.allclose(got.T, expected):
             return CheckResult(False, "rows and columns are swapped: is your output indexed [row, column]?")
         return CheckResult(False, f"the values differ {case}: {_first_difference(got, expected)}")
@@ -73,7 +78,10 @@ def check_conv2d_same(function: Callable[[np.ndarray, np.ndarray], np.ndarray]) 
     ``conv2d(image, kernel, padding="same")``.
     """
     rng = np.random.default_rng(7)
-    cases = [_cases()[0], (rng.integers(0, 10, (6, 9)).astype(np.float64), rng.integers(-3, 4, (3, 5)).astype(np.float64))]
+    cases = [
+        _cases()[0],
+        (rng.integers(0, 10, (6, 9)).astype(np.float64), rng.integers(-3, 4, (3, 5)).astype(np.float64)),
+    ]
     for image, kernel in cases:
         got, problem = _call(function, image, kernel)
         if problem:
@@ -82,9 +90,14 @@ def check_conv2d_same(function: Callable[[np.ndarray, np.ndarray], np.ndarray]) 
         case = f"(image {_size(image.shape)}, kernel {_size(kernel.shape)})"
         if got.shape != expected.shape:
             valid = conv2d(image, kernel).shape
-            hint = ("did you pad? Add kH // 2 rows and kW // 2 columns of zeros on each side"
-                    if got.shape == valid else "pad by kH // 2 and kW // 2 on each side, then convolve")
-            return CheckResult(False, f"your output is {_size(got.shape)} but should be {_size(expected.shape)} {case}: {hint}")
+            hint = (
+                "did you pad? Add kH // 2 rows and kW // 2 columns of zeros on each side"
+                if got.shape == valid
+                else "pad by kH // 2 and kW // 2 on each side, then convolve"
+            )
+            return CheckResult(
+                False, f"your output is {_size(got.shape)} but should be {_size(expected.shape)} {case}: {hint}"
+            )
         if np.allclose(got, expected):
             continue
         for mode in ("replicate", "reflect", "circular"):
@@ -92,9 +105,14 @@ def check_conv2d_same(function: Callable[[np.ndarray, np.ndarray], np.ndarray]) 
                 return CheckResult(False, f"you padded with '{mode}' values; this exercise asks for zeros")
         if np.allclose(got, convolve2d(image, kernel, padding="same")):
             return CheckResult(False, "you flipped the kernel: multiply by the kernel as it is printed")
-        interior = (slice(kernel.shape[0] // 2, -(kernel.shape[0] // 2)), slice(kernel.shape[1] // 2, -(kernel.shape[1] // 2)))
+        interior = (
+            slice(kernel.shape[0] // 2, -(kernel.shape[0] // 2)),
+            slice(kernel.shape[1] // 2, -(kernel.shape[1] // 2)),
+        )
         if np.allclose(got[interior], expected[interior]):
-            return CheckResult(False, f"the middle is right but the border is not {case}: {_first_difference(got, expected)}")
+            return CheckResult(
+                False, f"the middle is right but the border is not {case}: {_first_difference(got, expected)}"
+            )
         return CheckResult(False, f"the values differ {case}: {_first_difference(got, expected)}")
     return CheckResult(True, "your function keeps the size and agrees with conv2d(image, kernel, padding='same').")
 
@@ -121,14 +139,24 @@ def check_sobel_horizontal(kernel: np.ndarray) -> CheckResult:
     scale = scale_of(expected)
     if scale is not None and scale > 0:
         note = "" if np.isclose(scale, 1) else f" (scaled by {scale:g}, which only changes the strength)"
-        return CheckResult(True, f"your kernel finds horizontal edges, brighter-below positive, like sobel_horizontal(){note}.")
+        return CheckResult(
+            True, f"your kernel finds horizontal edges, brighter-below positive, like sobel_horizontal(){note}."
+        )
     if scale is not None:
-        return CheckResult(False, "your kernel finds horizontal edges with the wrong sign: brighter *below* "
-                           "should give a positive response; swap the top and bottom rows")
+        return CheckResult(
+            False,
+            "your kernel finds horizontal edges with the wrong sign: brighter *below* "
+            "should give a positive response; swap the top and bottom rows",
+        )
     if scale_of(sobel_vertical()) is not None:
         return CheckResult(False, "your kernel finds vertical edges (left-right changes): transpose it")
     if not np.isclose(kernel.sum(), 0):
-        return CheckResult(False, f"your kernel's weights sum to {kernel.sum():g}, so a flat region gives a "
-                           "non-zero response; an edge detector's weights sum to 0")
-    return CheckResult(False, "not a Sobel kernel: the top and bottom rows should be differences "
-                       "weighted 1, 2, 1, the middle row zeros")
+        return CheckResult(
+            False,
+            f"your kernel's weights sum to {kernel.sum():g}, so a flat region gives a "
+            "non-zero response; an edge detector's weights sum to 0",
+        )
+    return CheckResult(
+        False,
+        "not a Sobel kernel: the top and bottom rows should be differences weighted 1, 2, 1, the middle row zeros",
+    )

@@ -36,16 +36,26 @@ def output_size_cases() -> list[tuple[int, int, int, int, int]]:
 
 # Formulas readers often write, and what each one forgets.
 _WRONG_OUTPUT_SIZES: list[tuple[Callable[[int, int, int, int, int], float], str]] = [
-    (lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) / s + 1,
-     "your answer is not always a whole number: round down with // (the window must fit entirely)"),
-    (lambda n, k, s, p, d: (n + 2 * p - k) // s + 1,
-     "the dilation is missing: a dilated kernel spans d * (k - 1) + 1 pixels, not k"),
-    (lambda n, k, s, p, d: (n + p - d * (k - 1) - 1) // s + 1,
-     "padding is added on both sides: the padded input has n + 2p pixels"),
-    (lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) // s,
-     "one short: count the first position too (+ 1 at the end)"),
-    (lambda n, k, s, p, d: -(-(n + 2 * p - d * (k - 1) - 1) // s) + 1,
-     "you rounded up: a window that does not fit entirely is not computed, so round down"),
+    (
+        lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) / s + 1,
+        "your answer is not always a whole number: round down with // (the window must fit entirely)",
+    ),
+    (
+        lambda n, k, s, p, d: (n + 2 * p - k) // s + 1,
+        "the dilation is missing: a dilated kernel spans d * (k - 1) + 1 pixels, not k",
+    ),
+    (
+        lambda n, k, s, p, d: (n + p - d * (k - 1) - 1) // s + 1,
+        "padding is added on both sides: the padded input has n + 2p pixels",
+    ),
+    (
+        lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) // s,
+        "one short: count the first position too (+ 1 at the end)",
+    ),
+    (
+        lambda n, k, s, p, d: -(-(n + 2 * p - d * (k - 1) - 1) // s) + 1,
+        "you rounded up: a window that does not fit entirely is not computed, so round down",
+    ),
 ]
 
 
@@ -66,9 +76,11 @@ def check_output_size(function: Callable[[int, int, int, int, int], int]) -> Che
     if not misses:
         return CheckResult(True, f"your formula agrees with PyTorch on all {len(cases)} cases.")
     size, kernel, stride, padding, dilation = cases[misses[0]]
-    where = (f"{len(misses)} of {len(cases)} cases differ; the first: input {size}, kernel {kernel}, stride "
-             f"{stride}, padding {padding}, dilation {dilation} gives {answers[misses[0]]:g}, PyTorch "
-             f"gives {expected[misses[0]]}")
+    where = (
+        f"{len(misses)} of {len(cases)} cases differ; the first: input {size}, kernel {kernel}, stride "
+        f"{stride}, padding {padding}, dilation {dilation} gives {answers[misses[0]]:g}, PyTorch "
+        f"gives {expected[misses[0]]}"
+    )
     for wrong, hint in _WRONG_OUTPUT_SIZES:
         if np.allclose([wrong(*case) for case in cases], answers):
             return CheckResult(False, f"{where}: {hint}")
@@ -84,14 +96,23 @@ def check_same_padding(function: Callable[[int, int], int]) -> CheckResult:
             return CheckResult(False, problem)
         size = 16
         if got.shape != () or got != int(got) or got < 0:
-            return CheckResult(False, f"for kernel {kernel}, dilation {dilation} you return {_show(got)}: "
-                               "the padding is a whole number of pixels, 0 or more")
+            return CheckResult(
+                False,
+                f"for kernel {kernel}, dilation {dilation} you return {_show(got)}: "
+                "the padding is a whole number of pixels, 0 or more",
+            )
         out = size + 2 * int(got) - dilation * (kernel - 1)
         if out != size:
-            hint = ("a dilated kernel spans d * (k - 1) + 1 pixels: pad half of what it overhangs"
-                    if int(got) == kernel // 2 else "the output must have as many pixels as the input")
-            return CheckResult(False, f"for kernel {kernel}, dilation {dilation} your padding {int(got)} turns "
-                               f"{size} pixels into {out}: {hint}")
+            hint = (
+                "a dilated kernel spans d * (k - 1) + 1 pixels: pad half of what it overhangs"
+                if int(got) == kernel // 2
+                else "the output must have as many pixels as the input"
+            )
+            return CheckResult(
+                False,
+                f"for kernel {kernel}, dilation {dilation} your padding {int(got)} turns "
+                f"{size} pixels into {out}: {hint}",
+            )
     return CheckResult(True, "with that padding every odd kernel and dilation keeps the size.")
 
 
@@ -108,13 +129,18 @@ def check_dilate_kernel(function: Callable[[np.ndarray, int], np.ndarray]) -> Ch
         span = tuple(dilation * (k - 1) + 1 for k in shape)
         case = f"(kernel {_size(shape)}, dilation {dilation})"
         if got.shape != span:
-            hint = ("insert d - 1 zeros between neighbouring taps, not d"
-                    if got.shape == tuple(k + (k - 1) * dilation for k in shape)
-                    else "no zeros after the last tap: the span is d * (k - 1) + 1")
+            hint = (
+                "insert d - 1 zeros between neighbouring taps, not d"
+                if got.shape == tuple(k + (k - 1) * dilation for k in shape)
+                else "no zeros after the last tap: the span is d * (k - 1) + 1"
+            )
             return CheckResult(False, f"your kernel is {_size(got.shape)} but should be {_size(span)} {case}: {hint}")
         expected = conv2d(image, kernel, dilation=dilation)
         result = conv2d(image, got)
         if not np.allclose(result, expected):
-            return CheckResult(False, f"convolving with your kernel differs from dilation={dilation} {case}: "
-                               f"{_first_difference(result, expected)}; the taps go at every d-th row and column")
+            return CheckResult(
+                False,
+                f"convolving with your kernel differs from dilation={dilation} {case}: "
+                f"{_first_difference(result, expected)}; the taps go at every d-th row and column",
+            )
     return CheckResult(True, "convolving with your dilated kernel equals conv2d(..., dilation=d) in every case.")

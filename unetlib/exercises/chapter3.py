@@ -59,10 +59,14 @@ def check_multichannel_conv(function: Callable[[np.ndarray, np.ndarray], np.ndar
         expected = F.conv2d(torch.from_numpy(image)[None], torch.from_numpy(weight))[0].numpy()
         case = f"(image {_size(image.shape)}, weight {_size(weight.shape)})"
         if got.shape != expected.shape:
-            hint = ("sum the C per-channel results into one map per output channel"
-                    if got.shape == (c_out, c_in) + expected.shape[1:]
-                    else "one output map per output channel, each (H - k + 1) x (W - k + 1)")
-            return CheckResult(False, f"your output is {_size(got.shape)} but should be {_size(expected.shape)} {case}: {hint}")
+            hint = (
+                "sum the C per-channel results into one map per output channel"
+                if got.shape == (c_out, c_in) + expected.shape[1:]
+                else "one output map per output channel, each (H - k + 1) x (W - k + 1)"
+            )
+            return CheckResult(
+                False, f"your output is {_size(got.shape)} but should be {_size(expected.shape)} {case}: {hint}"
+            )
         if np.allclose(got, expected):
             continue
         if np.allclose(got * c_in, expected):
@@ -116,6 +120,11 @@ def check_mystery_kernel(kernel: np.ndarray, tolerance: float = 1e-3) -> CheckRe
     if np.abs(kernel[::-1, ::-1] - truth).max() <= tolerance:
         return CheckResult(False, "your kernel is the hidden one flipped: did you compare with a convolve2d result?")
     if error < 0.1:
-        return CheckResult(False, f"close (largest difference {error:.2g}) but not within {tolerance:g}: train for more steps")
-    return CheckResult(False, f"far from the hidden kernel (largest difference {error:.2g}): learn it from "
-                       "mystery_pairs() with learn_kernels and pass fit.weight here")
+        return CheckResult(
+            False, f"close (largest difference {error:.2g}) but not within {tolerance:g}: train for more steps"
+        )
+    return CheckResult(
+        False,
+        f"far from the hidden kernel (largest difference {error:.2g}): learn it from "
+        "mystery_pairs() with learn_kernels and pass fit.weight here",
+    )

@@ -42,8 +42,11 @@ def check_linear_to_conv1x1(function: Callable[[nn.Linear], nn.Conv2d]) -> Check
         if conv.kernel_size != (1, 1):
             return CheckResult(False, f"your convolution's kernel is {conv.kernel_size}; a per-pixel layer is 1x1")
         if (conv.in_channels, conv.out_channels) != (c_in, c_out):
-            return CheckResult(False, f"nn.Linear({c_in}, {c_out}) needs nn.Conv2d({c_in}, {c_out}, 1), "
-                                      f"got in {conv.in_channels}, out {conv.out_channels}")
+            return CheckResult(
+                False,
+                f"nn.Linear({c_in}, {c_out}) needs nn.Conv2d({c_in}, {c_out}, 1), "
+                f"got in {conv.in_channels}, out {conv.out_channels}",
+            )
         x = torch.randn(2, c_in, 4, 5, dtype=torch.float64)
         with torch.no_grad():
             expected = linear(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
@@ -67,7 +70,9 @@ def check_fc_to_conv(function: Callable[[nn.Linear, int, int, int], nn.Conv2d]) 
         if problem:
             return CheckResult(False, problem)
         if conv.kernel_size != (h, w):
-            return CheckResult(False, f"for a {c}x{h}x{w} map the kernel must cover it: {h}x{w}, got {conv.kernel_size}")
+            return CheckResult(
+                False, f"for a {c}x{h}x{w} map the kernel must cover it: {h}x{w}, got {conv.kernel_size}"
+            )
         x = torch.randn(3, c, h, w, dtype=torch.float64)
         with torch.no_grad():
             expected = linear(x.flatten(1))
@@ -77,7 +82,9 @@ def check_fc_to_conv(function: Callable[[nn.Linear, int, int, int], nn.Conv2d]) 
         with torch.no_grad():
             swapped = linear(x.permute(0, 1, 3, 2).flatten(1))
         if torch.allclose(got, swapped):
-            return CheckResult(False, "height and width are swapped: flatten() orders (C, H, W), reshape to (out, C, H, W)")
+            return CheckResult(
+                False, "height and width are swapped: flatten() orders (C, H, W), reshape to (out, C, H, W)"
+            )
         return CheckResult(False, "the outputs differ: reshape linear.weight to (out, C, H, W) and copy the bias")
     return CheckResult(True, "your convolution equals the fully connected layer on every map.")
 
@@ -85,7 +92,9 @@ def check_fc_to_conv(function: Callable[[nn.Linear, int, int, int], nn.Conv2d]) 
 def check_dense_output_size(function: Callable[[int], int]) -> CheckResult:
     """Check a reader's ``function(n)``: the side of the dense map the chapter's X/O network
     (3x3 conv, 2x2 pool, 3x3 conv, 2x2 pool, 2x2 conv head) produces on an ``n x n`` canvas."""
-    network = nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2), nn.Conv2d(1, 1, 3), nn.MaxPool2d(2), nn.Conv2d(1, 1, 2))
+    network = nn.Sequential(
+        nn.Conv2d(1, 1, 3), nn.MaxPool2d(2), nn.Conv2d(1, 1, 3), nn.MaxPool2d(2), nn.Conv2d(1, 1, 2)
+    )
     for n in range(14, 120):
         got, problem = _call(function, n, number=True)
         if problem:
@@ -93,7 +102,12 @@ def check_dense_output_size(function: Callable[[int], int]) -> CheckResult:
         with torch.no_grad():
             expected = network(torch.zeros(1, 1, n, n)).shape[-1]
         if got.shape != () or got != expected:
-            hint = ("the 2x2 head removes one more pixel" if got == expected + 1 else
-                    "each 3x3 conv removes 2 pixels, each pool halves (rounding down)")
-            return CheckResult(False, f"for a {n}-pixel canvas you give {_show(got)}, the network gives {expected}: {hint}")
+            hint = (
+                "the 2x2 head removes one more pixel"
+                if got == expected + 1
+                else "each 3x3 conv removes 2 pixels, each pool halves (rounding down)"
+            )
+            return CheckResult(
+                False, f"for a {n}-pixel canvas you give {_show(got)}, the network gives {expected}: {hint}"
+            )
     return CheckResult(True, "your formula gives the dense map's size for every canvas.")

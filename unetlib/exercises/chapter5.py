@@ -19,10 +19,16 @@ from unetlib.exercises._common import CheckResult, _call, _first_difference, _sh
 __all__ = ["check_conv_transpose", "check_output_padding", "check_transpose_output_size"]
 
 
-def _pytorch_transpose(x: np.ndarray, kernel: np.ndarray, stride: int, padding: int = 0,
-                       output_padding: int = 0) -> np.ndarray:
-    return F.conv_transpose2d(torch.from_numpy(x)[None, None], torch.from_numpy(kernel)[None, None],
-                              stride=stride, padding=padding, output_padding=output_padding)[0, 0].numpy()
+def _pytorch_transpose(
+    x: np.ndarray, kernel: np.ndarray, stride: int, padding: int = 0, output_padding: int = 0
+) -> np.ndarray:
+    return F.conv_transpose2d(
+        torch.from_numpy(x)[None, None],
+        torch.from_numpy(kernel)[None, None],
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+    )[0, 0].numpy()
 
 
 def check_transpose_output_size(function: Callable[[int, int, int, int], int]) -> CheckResult:
@@ -45,7 +51,9 @@ def check_transpose_output_size(function: Callable[[int, int, int, int], int]) -
                 hint = "the last stamp adds a whole kernel, k pixels"
             else:
                 hint = "stamps start s apart and each covers k pixels; then cut p from both ends"
-            return CheckResult(False, f"for n={n}, k={k}, s={s}, p={p} you give {_show(got)}, PyTorch gives {expected}: {hint}")
+            return CheckResult(
+                False, f"for n={n}, k={k}, s={s}, p={p} you give {_show(got)}, PyTorch gives {expected}: {hint}"
+            )
     return CheckResult(True, "your formula gives PyTorch's size in every case.")
 
 
@@ -62,13 +70,18 @@ def check_conv_transpose(function: Callable[[np.ndarray, np.ndarray, int], np.nd
         expected = _pytorch_transpose(x, kernel, stride)
         case = f"(x {_size(shape)}, kernel {_size(k_shape)}, stride {stride})"
         if got.shape != expected.shape:
-            return CheckResult(False, f"your output is {_size(got.shape)} but should be {_size(expected.shape)} {case}: "
-                                      "(n - 1) * stride + k along each axis")
+            return CheckResult(
+                False,
+                f"your output is {_size(got.shape)} but should be {_size(expected.shape)} {case}: "
+                "(n - 1) * stride + k along each axis",
+            )
         if np.allclose(got, expected):
             continue
         if np.allclose(got, _pytorch_transpose(x, kernel[::-1, ::-1].copy(), stride)):
             return CheckResult(False, f"your stamps are the kernel flipped {case}: stamp it as it is")
-        return CheckResult(False, f"the values differ {case}: {_first_difference(got, expected)}; overlapping stamps add up")
+        return CheckResult(
+            False, f"the values differ {case}: {_first_difference(got, expected)}; overlapping stamps add up"
+        )
     return CheckResult(True, "your scatter-add equals PyTorch's conv_transpose2d in every case.")
 
 
@@ -83,12 +96,19 @@ def check_output_padding(function: Callable[[int, int, int, int], int]) -> Check
             return CheckResult(False, problem)
         out = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p).shape[-1]
         try:
-            back = F.conv_transpose2d(torch.zeros(1, 1, out, out), torch.zeros(1, 1, k, k), stride=s, padding=p,
-                                      output_padding=int(got)).shape[-1]
+            back = F.conv_transpose2d(
+                torch.zeros(1, 1, out, out), torch.zeros(1, 1, k, k), stride=s, padding=p, output_padding=int(got)
+            ).shape[-1]
         except (RuntimeError, TypeError, ValueError):
-            return CheckResult(False, f"for n={n}, k={k}, s={s}, p={p} PyTorch refuses output_padding={_show(got)}: "
-                                      "it must be smaller than the stride")
+            return CheckResult(
+                False,
+                f"for n={n}, k={k}, s={s}, p={p} PyTorch refuses output_padding={_show(got)}: "
+                "it must be smaller than the stride",
+            )
         if got.shape != () or back != n:
-            return CheckResult(False, f"for n={n}, k={k}, s={s}, p={p} output_padding={_show(got)} gives {back} "
-                                      f"pixels, not {n}: it is what the strided convolution's floor threw away")
+            return CheckResult(
+                False,
+                f"for n={n}, k={k}, s={s}, p={p} output_padding={_show(got)} gives {back} "
+                f"pixels, not {n}: it is what the strided convolution's floor threw away",
+            )
     return CheckResult(True, "with your output_padding every size comes back exactly.")

@@ -33,8 +33,11 @@ def check_up_forward(function: Callable[[Up, torch.Tensor, torch.Tensor], torch.
             try:
                 got = function(up, x, skip)
             except Exception as error:  # the reader's code may raise anything; report it
-                hint = (": crop the skip to the upsampled map's size before torch.cat"
-                        if "Sizes of tensors must match" in str(error) else "")
+                hint = (
+                    ": crop the skip to the upsampled map's size before torch.cat"
+                    if "Sizes of tensors must match" in str(error)
+                    else ""
+                )
                 return CheckResult(False, f"your function raised {type(error).__name__}: {error}{hint}")
         if got is None:
             return CheckResult(False, _RETURNED_NONE)
@@ -42,21 +45,28 @@ def check_up_forward(function: Callable[[Up, torch.Tensor, torch.Tensor], torch.
             return CheckResult(False, f"return a tensor, got {type(got).__name__}")
         case = f"(x {_size(tuple(x.shape))}, skip {_size(tuple(skip.shape))})"
         if got.shape != expected.shape:
-            return CheckResult(False, f"your output is {_size(tuple(got.shape))} but should be "
-                                      f"{_size(tuple(expected.shape))} {case}: upsample, crop, concatenate, then up.conv")
+            return CheckResult(
+                False,
+                f"your output is {_size(tuple(got.shape))} but should be "
+                f"{_size(tuple(expected.shape))} {case}: upsample, crop, concatenate, then up.conv",
+            )
         if torch.allclose(got, expected, atol=1e-5):
             continue
         offset = (skip_size - 2 * below) // 2
         with torch.no_grad():
             upsampled = up.up(x)
             corner = skip[..., : 2 * below, : 2 * below]
-            swapped = up.conv(torch.cat([upsampled, skip[..., offset:offset + 2 * below, offset:offset + 2 * below]], 1))
+            swapped = up.conv(
+                torch.cat([upsampled, skip[..., offset : offset + 2 * below, offset : offset + 2 * below]], 1)
+            )
             from_corner = up.conv(torch.cat([corner, upsampled], 1))
         if torch.allclose(got, swapped, atol=1e-5):
             return CheckResult(False, "the channels are in the wrong order: the paper (and Up) put the skip's first")
         if offset and torch.allclose(got, from_corner, atol=1e-5):
-            return CheckResult(False, "you cropped the top-left corner of the skip: crop its centre, "
-                                      f"{offset} pixels from each side {case}")
+            return CheckResult(
+                False,
+                f"you cropped the top-left corner of the skip: crop its centre, {offset} pixels from each side {case}",
+            )
         return CheckResult(False, f"the values differ from Up.forward {case}")
     return CheckResult(True, "your forward pass equals Up.forward for every pair of maps.")
 
@@ -78,8 +88,11 @@ def check_is_valid_size(function: Callable[[int, int], bool]) -> CheckResult:
                     hint = f"too small: the smallest size that works at depth {depth} is {smallest}"
                 else:
                     hint = "after subtracting 4, some pooling step would meet an odd size"
-                return CheckResult(False, f"for size {size} at depth {depth} you say {bool(got)}, but it "
-                                          f"{'works' if size in accepted else 'does not'}: {hint}")
+                return CheckResult(
+                    False,
+                    f"for size {size} at depth {depth} you say {bool(got)}, but it "
+                    f"{'works' if size in accepted else 'does not'}: {hint}",
+                )
     return CheckResult(True, "your rule picks exactly the sizes that work, for depths 1 to 4.")
 
 
@@ -93,8 +106,13 @@ def check_unet_output_size(function: Callable[[int, int], int]) -> CheckResult:
                 return CheckResult(False, f"{problem} (size {size}, depth {depth})")
             expected = output_size(size, depth)
             if got.shape != () or got != expected:
-                hint = ("the expanding path loses 4 pixels per level too (after each up-convolution)"
-                        if got == expected + 4 * depth else
-                        "go down (-4, then halve) depth times, then -4 at the bottom, then up (double, -4) depth times")
-                return CheckResult(False, f"for input {size} at depth {depth} you give {_show(got)}, the network gives {expected}: {hint}")
+                hint = (
+                    "the expanding path loses 4 pixels per level too (after each up-convolution)"
+                    if got == expected + 4 * depth
+                    else "go down (-4, then halve) depth times, then -4 at the bottom, then up (double, -4) depth times"
+                )
+                return CheckResult(
+                    False,
+                    f"for input {size} at depth {depth} you give {_show(got)}, the network gives {expected}: {hint}",
+                )
     return CheckResult(True, "your arithmetic gives the network's output size for every valid input.")

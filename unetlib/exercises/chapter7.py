@@ -32,8 +32,11 @@ def check_dice(function: Callable[[np.ndarray, np.ndarray], float]) -> CheckResu
         if got.shape == () and np.isclose(got, expected):
             continue
         if total == 0:
-            return CheckResult(False, f"for two empty masks you give {_show(got)}: by convention it is 1 "
-                                      "(nothing to find, nothing found); guard the division")
+            return CheckResult(
+                False,
+                f"for two empty masks you give {_show(got)}: by convention it is 1 "
+                "(nothing to find, nothing found); guard the division",
+            )
         union = (prediction | truth).sum()
         if union and np.isclose(got, (prediction & truth).sum() / union):
             return CheckResult(False, "that is IoU (intersection over union); Dice is 2|P∩T| / (|P| + |T|)")
@@ -57,8 +60,10 @@ def check_border_weight(function: Callable[[float, float, float, float], float])
             hint = "the denominator is 2 sigma^2"
         else:
             hint = "w0 * exp(-(d1 + d2)^2 / (2 sigma^2))"
-        return CheckResult(False, f"for d1={d1}, d2={d2}, w0={w0}, sigma={sigma} you give {_show(got)}, "
-                                  f"expected {expected:.4f}: {hint}")
+        return CheckResult(
+            False,
+            f"for d1={d1}, d2={d2}, w0={w0}, sigma={sigma} you give {_show(got)}, expected {expected:.4f}: {hint}",
+        )
     return CheckResult(True, "your border term matches the paper's formula.")
 
 
@@ -74,6 +79,9 @@ def check_object_f1(function: Callable[[int, int, int], float]) -> CheckResult:
             continue
         if np.isclose(got, (precision + recall) / 2):
             return CheckResult(False, "that is the mean of precision and recall; F1 is their harmonic mean")
-        return CheckResult(False, f"for {matched} matched of {predicted} predicted and {true} true objects "
-                                  f"you give {_show(got)}, F1 is {expected:.4f}")
+        return CheckResult(
+            False,
+            f"for {matched} matched of {predicted} predicted and {true} true objects "
+            f"you give {_show(got)}, F1 is {expected:.4f}",
+        )
     return CheckResult(True, "your F1 matches in every case.")

@@ -29,11 +29,15 @@ def check_mirror_pad(function: Callable[[np.ndarray, int], np.ndarray]) -> Check
         expected = np.pad(row, pad, mode="reflect")
         case = f"(a row of {length}, pad {pad})"
         if got.shape != expected.shape:
-            return CheckResult(False, f"your result has {got.size} pixels but should have {expected.size} {case}: pad at both ends")
+            return CheckResult(
+                False, f"your result has {got.size} pixels but should have {expected.size} {case}: pad at both ends"
+            )
         if np.array_equal(got, expected):
             continue
         if np.array_equal(got, np.pad(row, pad, mode="symmetric")):
-            return CheckResult(False, f"you repeat the edge pixel {case}: mirror around it instead (reflect, not symmetric)")
+            return CheckResult(
+                False, f"you repeat the edge pixel {case}: mirror around it instead (reflect, not symmetric)"
+            )
         if np.array_equal(got, np.pad(row, pad)):
             return CheckResult(False, f"you padded with zeros {case}: mirror the row instead")
         return CheckResult(False, f"got {got.tolist()}, expected {expected.tolist()} {case}")
@@ -50,10 +54,15 @@ def check_valid_margin(function: Callable[[int, int], int]) -> CheckResult:
                 return CheckResult(False, problem)
             expected = (tile - output_size(tile, depth)) // 2
             if got.shape != () or got != expected:
-                hint = ("that is both sides together: halve it" if got == 2 * expected
-                        else "the margin is (tile - output) / 2; the output size comes from Chapter 6")
-                return CheckResult(False, f"for a {tile}-pixel tile at depth {depth} you give {_show(got)}, "
-                                          f"the margin is {expected}: {hint}")
+                hint = (
+                    "that is both sides together: halve it"
+                    if got == 2 * expected
+                    else "the margin is (tile - output) / 2; the output size comes from Chapter 6"
+                )
+                return CheckResult(
+                    False,
+                    f"for a {tile}-pixel tile at depth {depth} you give {_show(got)}, the margin is {expected}: {hint}",
+                )
     return CheckResult(True, "your margins match the network's for every depth and tile.")
 
 
@@ -66,8 +75,14 @@ def check_tile_count(function: Callable[[int, int], int]) -> CheckResult:
             return CheckResult(False, problem)
         expected = -(-length // step)
         if got.shape != () or got != expected:
-            hint = ("the last, partial tile is missing: round up" if got == length // step
-                    else "one tile too many when the length is a multiple of the step" if got == length // step + 1
-                    else "tiles start at 0, step, 2 step, ... and must reach the last pixel")
-            return CheckResult(False, f"{length} pixels with step {step}: you say {_show(got)}, it takes {expected}: {hint}")
+            hint = (
+                "the last, partial tile is missing: round up"
+                if got == length // step
+                else "one tile too many when the length is a multiple of the step"
+                if got == length // step + 1
+                else "tiles start at 0, step, 2 step, ... and must reach the last pixel"
+            )
+            return CheckResult(
+                False, f"{length} pixels with step {step}: you say {_show(got)}, it takes {expected}: {hint}"
+            )
     return CheckResult(True, "your count covers every image without a tile too many.")

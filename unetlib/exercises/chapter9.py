@@ -33,13 +33,22 @@ def check_pixel_error(function: Callable[[np.ndarray, np.ndarray], float]) -> Ch
         if got.shape == () and np.isclose(got, expected):
             continue
         if np.isclose(got, 1 - expected):
-            return CheckResult(False, f"you give {_show(got)}, which is the accuracy (pixels that agree); "
-                                      "the error is the fraction that differ")
+            return CheckResult(
+                False,
+                f"you give {_show(got)}, which is the accuracy (pixels that agree); "
+                "the error is the fraction that differ",
+            )
         if np.isclose(got, wrong):
-            return CheckResult(False, f"you give {_show(got)}, the number of wrong pixels: divide by the "
-                                      f"number of pixels ({prediction.size})")
-        return CheckResult(False, f"on a {shape[0]}x{shape[1]} case you give {_show(got)}, expected "
-                                  f"{expected:.4f} ({wrong} of {prediction.size} pixels differ)")
+            return CheckResult(
+                False,
+                f"you give {_show(got)}, the number of wrong pixels: divide by the "
+                f"number of pixels ({prediction.size})",
+            )
+        return CheckResult(
+            False,
+            f"on a {shape[0]}x{shape[1]} case you give {_show(got)}, expected "
+            f"{expected:.4f} ({wrong} of {prediction.size} pixels differ)",
+        )
     return CheckResult(True, "your pixel error matches in every case.")
 
 
@@ -75,10 +84,14 @@ def check_cells_from_membranes(function: Callable[[np.ndarray], np.ndarray]) -> 
         if np.isclose(error, 0):
             continue
         if np.array_equal(got.astype(np.int64), label(~membranes, connectivity=2)):
-            return CheckResult(False, "your cells leak through one-pixel diagonal membranes: pass "
-                                      "connectivity=1 to skimage.measure.label (4-neighbours)")
-        return CheckResult(False, f"you found {len(np.unique(got)) - 1} cells where there are "
-                                  f"{int(expected.max())} separate interiors")
+            return CheckResult(
+                False,
+                "your cells leak through one-pixel diagonal membranes: pass "
+                "connectivity=1 to skimage.measure.label (4-neighbours)",
+            )
+        return CheckResult(
+            False, f"you found {len(np.unique(got)) - 1} cells where there are {int(expected.max())} separate interiors"
+        )
     return CheckResult(True, "your cells match the connected interiors in every case.")
 
 
@@ -110,9 +123,14 @@ def check_dihedral_average(function: Callable[[Callable, np.ndarray], np.ndarray
         return CheckResult(True, "your average over the 8 rotations and mirrors matches.")
     if np.allclose(got, np.mean(views[::2], axis=0)):
         return CheckResult(False, "that averages the 4 rotations only: add each rotation's mirror image")
-    not_turned_back = np.mean([predict(np.rot90(image, k)[:, ::-1] if m else np.rot90(image, k))
-                               for k in range(4) for m in (False, True)], axis=0)
+    not_turned_back = np.mean(
+        [predict(np.rot90(image, k)[:, ::-1] if m else np.rot90(image, k)) for k in range(4) for m in (False, True)],
+        axis=0,
+    )
     if np.allclose(got, not_turned_back):
-        return CheckResult(False, "turn each prediction back (mirror again, then np.rot90 by -k) before "
-                                  "averaging, so every pixel is averaged with itself")
+        return CheckResult(
+            False,
+            "turn each prediction back (mirror again, then np.rot90 by -k) before "
+            "averaging, so every pixel is averaged with itself",
+        )
     return CheckResult(False, "the average differs: mirror, rotate by k, predict, mirror back, rotate by -k")
