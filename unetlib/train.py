@@ -25,8 +25,10 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from unetlib._checks import boolean, choice, integer, model_device, number
+from unetlib.distributed import GlobalBatches, Ranks, all_sum, join
 from unetlib.losses import weighted_cross_entropy
 from unetlib.metrics import dice
 from unetlib.model import UNet, UNetConfig
@@ -119,12 +121,13 @@ def _batch_loss(
     loss_function: LossFunction,
     autocast: bool,
     channels_last: bool = False,
+    amp_dtype: torch.dtype | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     image, target, *rest = (item.to(device) for item in batch)
     if channels_last:
         image = image.contiguous(memory_format=torch.channels_last)
     weights = rest[0] if rest else None
-    with torch.autocast(device.type, enabled=autocast):
+    with torch.autocast(device.type, dtype=amp_dtype, enabled=autocast):
         logits = model(image)
     # A valid-padding U-Net predicts the centre of its input: compare with the centre of the target.
     height, width = logits.shape[-2:]
@@ -151,8 +154,19 @@ def fit(
     schedule: str = "constant",
     channels_last: bool = True,
     on_epoch_end: Callable[[int, dict[str, list[float]]], bool | None] | None = None,
+    sync_batch_norm: bool = False,
+    compile: bool = False,
 ) -> dict[str, list[float]]:
     """Train ``model`` with Adam and return the history of each epoch.
+
+    Started by ``torchrun --nproc_per_node=N``, the same call trains on N processes (one per GPU,
+    or N CPU processes): ``fit`` joins the process group (NCCL on CUDA, gloo on the CPU), wraps
+    the model in :class:`~torch.nn.parallel.DistributedDataParallel`, and gives each process its
+    slice of every global batch of ``N * batch_size`` images, so that N processes take the same
+    steps as one process with ``batch_size=N * batch_size`` (see :mod:`unetlib.distributed`).
+    Losses are added up across the processes; only rank 0 shows progress, writes checkpoints and
+    calls ``on_epoch_end``; every rank returns the same history. A group ``fit`` created is
+    destroyed when it returns.
 
     Args:
         model: a network producing logits ``(N, K, h, w)``; with valid padding (``h, w`` smaller
@@ -161,12 +175,14 @@ def fit(
         val: an optional dataset of the same kind, evaluated after every epoch (foreground Dice).
         epochs: the number of passes over ``train`` (in total, counting a resumed run's).
         lr: Adam's learning rate (the peak of the schedule).
-        batch_size: images per step.
+        batch_size: images per step *on each process* (the global batch is ``N * batch_size``
+            under torchrun with N processes).
         loss: ``loss(logits, target, weights_or_None)``; default :func:`~unetlib.losses.weighted_cross_entropy`.
         device: where to train; default :func:`choose_device`.
         seed: seeds the weights' shuffling, dropout and (if the training set's ``transform`` has
             an ``rng``) the augmentation, per epoch: a CPU run is reproducible, and resumable.
-        amp: mixed precision; default on for CUDA only.
+        amp: mixed precision; default on for CUDA only: bfloat16 where the GPU supports it,
+            else float16 with a gradient scaler.
         progress: show a progress bar (default: yes, in the terminal or notebook).
         checkpoint: save a checkpoint here after every epoch.
         resume: continue from this checkpoint (model, optimiser, epoch, history).
@@ -180,6 +196,12 @@ def fit(
         on_epoch_end: called as ``on_epoch_end(epoch, history)`` after every epoch (and its
             checkpoint); returning True stops training there. Its time does not count towards
             ``time_limit``.
+        sync_batch_norm: under torchrun on CUDA, share batch-norm statistics across the
+            processes (:class:`~torch.nn.SyncBatchNorm`). Off by default: each process then
+            normalises with its own images' statistics. PyTorch has no CPU version; asking for it
+            on the CPU is an error.
+        compile: run the model through :func:`torch.compile` (a first step that takes minutes,
+            faster steps after it; worth it for long GPU runs).
 
     Returns:
         ``{"epoch": [...], "train_loss": [...], "val_loss": [...], "val_dice": [...]}``.
@@ -210,89 +232,201 @@ def fit(
             boolean(value, name)
     if on_epoch_end is not None and not callable(on_epoch_end):
         raise TypeError(f"on_epoch_end must be a function on_epoch_end(epoch, history), got {on_epoch_end!r}")
+    sync_batch_norm, compile = boolean(sync_batch_norm, "sync_batch_norm"), boolean(compile, "compile")
     device = choose_device(device)
+    if sync_batch_norm and device.type != "cuda":
+        raise ValueError(
+            f"sync_batch_norm=True needs CUDA GPUs (PyTorch's SyncBatchNorm has no CPU version), and this run "
+            f"is on {device.type}: leave it False, and each process normalises with its own batch's statistics"
+        )
+    ranks = join(device)
+    try:
+        if ranks.distributed and device.type == "cuda":
+            device = torch.device("cuda", ranks.local_rank)  # one GPU per process
+            torch.cuda.set_device(device)
+        return _fit(
+            model,
+            train,
+            val,
+            epochs,
+            lr,
+            batch_size,
+            loss,
+            device,
+            seed,
+            amp,
+            progress,
+            checkpoint,
+            resume,
+            time_limit,
+            schedule,
+            channels_last,
+            on_epoch_end,
+            sync_batch_norm,
+            compile,
+            ranks,
+        )
+    finally:
+        ranks.leave()
+
+
+def _fit(
+    model,
+    train,
+    val,
+    epochs,
+    lr,
+    batch_size,
+    loss,
+    device,
+    seed,
+    amp,
+    progress,
+    checkpoint,
+    resume,
+    time_limit,
+    schedule,
+    channels_last,
+    on_epoch_end,
+    sync_batch_norm,
+    compile,
+    ranks: Ranks,
+):
+    """The training loop of :func:`fit`, its arguments checked and its process group joined."""
+    _check_shares(len(train), batch_size, ranks)
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
     loss_function = loss or weighted_cross_entropy
     autocast = (device.type == "cuda") if amp is None else bool(amp)
+    amp_dtype = _amp_dtype(device) if autocast else None
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    scaler = torch.amp.GradScaler(device.type, enabled=autocast and device.type == "cuda")
+    scaler = torch.amp.GradScaler(device.type, enabled=autocast and amp_dtype == torch.float16)
     history: dict[str, list[float]] = {"epoch": [], "train_loss": [], "val_loss": [], "val_dice": []}
     start = 0
     if resume is not None:
         state = load_checkpoint(resume, model, optimiser)
         history, start = state["history"], state["epoch"]
+    # The module that takes the steps: the model itself, or a wrapper that averages gradients.
+    trained = model
+    if ranks.distributed:
+        if sync_batch_norm:
+            trained = nn.SyncBatchNorm.convert_sync_batchnorm(trained)
+        trained = DistributedDataParallel(trained, device_ids=[device.index] if device.type == "cuda" else None)
+    if compile:
+        trained = torch.compile(trained)
 
     from tqdm.auto import tqdm
 
     started = time.perf_counter()
-    steps_per_epoch = math.ceil(len(train) / batch_size)
+    steps_per_epoch = math.ceil(len(train) / (batch_size * ranks.world_size))
     bar = tqdm(
         total=epochs * steps_per_epoch,
         initial=start * steps_per_epoch,
-        disable=progress is False,
+        disable=progress is False or not ranks.is_main,
         desc="training",
         unit="step",
     )
+
+    def out_of_time() -> bool:
+        # Every rank must stop at the same step: rank 0's clock decides.
+        late = time_limit is not None and ranks.is_main and time.perf_counter() - started >= time_limit
+        return time_limit is not None and all_sum([float(late)], ranks, device)[0] > 0
+
     try:
         for epoch in range(start, epochs):
             _seed_epoch(train, seed, epoch)
             order = torch.Generator().manual_seed(seed * 100_003 + epoch)
-            loader = torch.utils.data.DataLoader(train, batch_size=batch_size, shuffle=True, generator=order)
-            model.train()
+            batches = GlobalBatches(len(train), batch_size, ranks.rank, ranks.world_size, order)
+            # The loader draws its workers' seed from ``order`` too, not from the global generator
+            # that dropout uses.
+            loader = torch.utils.data.DataLoader(train, batch_sampler=batches, generator=order)
+            trained.train()
             losses = []
             for step, batch in enumerate(loader):
                 # The rate is set from the arguments at every step: a resumed run follows them.
                 for group in optimiser.param_groups:
                     group["lr"] = learning_rate(epoch * steps_per_epoch + step, epochs * steps_per_epoch, lr, schedule)
                 optimiser.zero_grad()
-                value, _, _ = _batch_loss(model, batch, device, loss_function, autocast, channels_last)
-                if not torch.isfinite(value):
+                value, _, _ = _batch_loss(trained, batch, device, loss_function, autocast, channels_last, amp_dtype)
+                # The global batch's loss: each rank's mean, weighted by its share of the images.
+                held, total = batches.share(step)
+                global_loss = all_sum([value.item() * held / total], ranks, device)[0]
+                if not math.isfinite(global_loss):
                     raise FloatingPointError(
-                        f"the loss became {value.item()} at epoch {epoch + 1}, step {step + 1}; the model was not "
+                        f"the loss became {global_loss} at epoch {epoch + 1}, step {step + 1}; the model was not "
                         f"updated. Try a smaller lr (now {lr}), check the inputs for NaN/inf and their scale "
                         "(normalise them), and the targets for values outside 0..num_classes-1"
                     )
+                # DDP averages the ranks' gradients; scaled by N * share, that average is the
+                # gradient of the global batch's mean loss (a single process: scaled by 1).
+                if held != total:
+                    value = value * (ranks.world_size * held / total)
                 scaler.scale(value).backward()
                 scaler.step(optimiser)
                 scaler.update()
-                losses.append(value.item())
+                losses.append(global_loss)
                 bar.update(1)
-                bar.set_postfix(loss=f"{value.item():.4f}")
-                if time_limit is not None and time.perf_counter() - started >= time_limit:
+                bar.set_postfix(loss=f"{global_loss:.4f}")
+                if out_of_time():
                     break
             # The loss check above sees each update's effect one step late, and never the last
             # one's: check the updated model itself before it is scored or saved.
-            _check_finite_model(model, batch, device, channels_last, epoch)
+            _check_finite_model(model, batch, device, channels_last, epoch, ranks)
             history["epoch"].append(epoch + 1)
             history["train_loss"].append(float(np.mean(losses)))
             if val is not None:
+                # Every rank scores the whole validation set: the same weights give the same numbers.
                 scores = evaluate(
                     model, val, device=device, loss=loss_function, batch_size=batch_size, channels_last=channels_last
                 )
                 history["val_loss"].append(scores["loss"])
                 history["val_dice"].append(scores["dice"])
             if checkpoint is not None:
-                save_checkpoint(checkpoint, model, optimiser, epoch + 1, history)
+                if ranks.is_main:
+                    save_checkpoint(checkpoint, model, optimiser, epoch + 1, history)
+                ranks.barrier()
+            stop = False
             if on_epoch_end is not None:
                 paused = time.perf_counter()
-                stop = on_epoch_end(epoch + 1, history)
+                stop = bool(on_epoch_end(epoch + 1, history)) if ranks.is_main else False
                 started += time.perf_counter() - paused
-                if stop:
-                    break
-            if time_limit is not None and time.perf_counter() - started >= time_limit:
+            if all_sum([float(stop)], ranks, device)[0] > 0 or out_of_time():
                 break
     finally:
         bar.close()
     return history
 
 
+def _check_shares(size: int, batch_size: int, ranks: Ranks) -> None:
+    """Under torchrun every process needs at least one image of every global batch."""
+    if size < 1:
+        raise ValueError("train is empty: fit needs at least one (image, mask) pair")
+    left = size % (batch_size * ranks.world_size)
+    if ranks.distributed and 0 < left < ranks.world_size:
+        raise ValueError(
+            f"{size} training images in global batches of {ranks.world_size} x {batch_size} leave {left} for the "
+            f"last step, fewer than the {ranks.world_size} processes: each needs at least one. Use a training set "
+            f"of a size that leaves 0 or at least {ranks.world_size} over, or another batch_size"
+        )
+
+
+def _amp_dtype(device: torch.device) -> torch.dtype:
+    """bfloat16 where the device runs it natively (no gradient scaler needed), else float16."""
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16
+
+
 @torch.no_grad()
-def _check_finite_model(model: nn.Module, batch, device: torch.device, channels_last: bool, epoch: int) -> None:
-    """Raise FloatingPointError if the weights, or the outputs on ``batch``, are NaN or infinite."""
+def _check_finite_model(
+    model: nn.Module, batch, device: torch.device, channels_last: bool, epoch: int, ranks: Ranks | None = None
+) -> None:
+    """Raise FloatingPointError if the weights, or the outputs on ``batch``, are NaN or infinite
+    (on every rank together, if any rank finds it)."""
     broken = [name for name, parameter in model.named_parameters() if not torch.isfinite(parameter).all()]
-    if not broken:
+    finite = not broken
+    if finite:
         was_training = model.training
         model.eval()
         image = batch[0].to(device)
@@ -300,8 +434,11 @@ def _check_finite_model(model: nn.Module, batch, device: torch.device, channels_
             logits = model(image.contiguous(memory_format=torch.channels_last) if channels_last else image)
         finally:
             model.train(was_training)
-        if torch.isfinite(logits).all():
-            return
+        finite = bool(torch.isfinite(logits).all())
+    if ranks is not None and all_sum([float(not finite)], ranks, device)[0] > 0:
+        finite = False
+    if finite:
+        return
     where = f"weights ({', '.join(broken[:3])}{', ...' if len(broken) > 3 else ''})" if broken else "outputs"
     raise FloatingPointError(
         f"after epoch {epoch + 1} the model's {where} are NaN or infinite: the updates blew up. Nothing was "

@@ -1,0 +1,125 @@
+"""Data-parallel training under torchrun: 2 processes x batch b compute what 1 process x 2b does.
+
+The two processes run on the CPU with the gloo backend, as PyTorch's own DDP tests do, so this
+runs on any machine. Without batch norm, dropout or augmentation the equality is exact up to
+floating-point rounding: the tolerance is 1e-5.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from unetlib.distributed import GlobalBatches
+from unetlib.train import fit
+
+sys.path.insert(0, str(Path(__file__).parent / "distributed"))
+import worker  # noqa: E402
+
+WORKER = Path(worker.__file__)
+
+
+def torchrun(processes: int, out: Path, batch_size: int, epochs: int, stop_after: int | None = None) -> dict:
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={processes}",
+        str(WORKER),
+        str(out),
+        str(batch_size),
+        str(epochs),
+    ] + ([str(stop_after)] if stop_after else [])
+    env = os.environ | {"OMP_NUM_THREADS": "1"}  # two processes on two cores
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return torch.load(out / "rank0.pt", weights_only=True)
+
+
+def one_process(batch_size: int, epochs: int, out: Path | None = None, resume: Path | None = None):
+    net = worker.model()
+    history = fit(
+        net,
+        worker.data(),
+        val=worker.data(3),
+        epochs=epochs,
+        batch_size=batch_size,
+        device="cpu",
+        progress=False,
+        lr=3e-3,
+        schedule="warmup-cosine",
+        resume=resume,
+        checkpoint=None if out is None else out / "checkpoint.pt",
+    )
+    return net.state_dict(), history
+
+
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ddp")
+    return out, torchrun(2, out, batch_size=2, epochs=2)
+
+
+def test_two_processes_of_batch_2_train_what_one_process_of_batch_4_does(two_processes):
+    _, run = two_processes
+    weights, history = one_process(batch_size=4, epochs=2)
+    assert run["world_size"] == 2
+    for name, tensor in weights.items():
+        torch.testing.assert_close(run["weights"][name], tensor, rtol=1e-5, atol=1e-5, msg=name)
+    # 7 images: the global batches hold 4 and 3, the last shared 2 + 1 and weighted by share.
+    for key in ("train_loss", "val_loss", "val_dice"):
+        torch.testing.assert_close(torch.tensor(run["history"][key]), torch.tensor(history[key]), rtol=1e-5, atol=1e-5)
+
+
+def test_rank_0_writes_one_checkpoint_and_the_group_is_left(two_processes):
+    out, run = two_processes
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "rank0.pt"]  # no per-rank copies
+    assert run["group_left"]
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["epoch"] == 2
+
+
+def test_resume_with_another_number_of_processes(tmp_path):
+    # A 2-epoch run on 2 processes, stopped after one by rank 0's on_epoch_end, resumed for the
+    # second epoch on 1 process: the same as 2 epochs on 1.
+    first = tmp_path / "first"
+    first.mkdir()
+    stopped = torchrun(2, first, batch_size=2, epochs=2, stop_after=1)
+    assert stopped["history"]["epoch"] == [1]
+    resumed, _ = one_process(batch_size=4, epochs=2, resume=first / "checkpoint.pt")
+    straight, _ = one_process(batch_size=4, epochs=2)
+    for name, tensor in straight.items():
+        torch.testing.assert_close(resumed[name], tensor, rtol=1e-5, atol=1e-5, msg=name)
+
+
+def test_global_batches_split_each_batch_between_the_ranks():
+    def shares(rank):
+        return [
+            list(b)
+            for b in GlobalBatches(7, batch_size=2, rank=rank, world_size=2, generator=torch.Generator().manual_seed(0))
+        ]
+
+    whole = [
+        list(b)
+        for b in GlobalBatches(7, batch_size=4, rank=0, world_size=1, generator=torch.Generator().manual_seed(0))
+    ]
+    rank0, rank1 = shares(0), shares(1)
+    assert [len(b) for b in rank0] == [2, 2] and [len(b) for b in rank1] == [2, 1]
+    assert [a + b for a, b in zip(rank0, rank1)] == whole
+    # One process: the same order a shuffling DataLoader with the same generator gives.
+    loader = torch.utils.data.DataLoader(
+        range(7), batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
+    assert whole == [batch.tolist() for batch in loader]
+
+
+def test_sync_batch_norm_on_the_cpu_is_refused_with_the_alternative():
+    net = worker.model()
+    with pytest.raises(ValueError, match="SyncBatchNorm has no CPU version.*own batch"):
+        fit(net, worker.data(), epochs=1, device="cpu", progress=False, sync_batch_norm=True)

@@ -1,0 +1,136 @@
+"""Data-parallel training: what :func:`unetlib.train.fit` does when it is started by ``torchrun``.
+
+``torchrun --nproc_per_node=N script.py`` starts N copies of a script, each with ``RANK``,
+``WORLD_SIZE`` and ``LOCAL_RANK`` in its environment. Every copy (a *rank*) holds the whole model.
+At each step the ranks take different images of the same global batch, compute their gradients,
+and average them (an *all-reduce*), so every rank applies the same update and the weights stay
+equal. N ranks with ``batch_size=b`` each therefore compute what one process computes with
+``batch_size=N*b``: the same steps, the same weights, up to floating-point rounding (batch norm,
+dropout and augmentation aside: they see each rank's own images and random numbers).
+
+This module holds the pieces ``fit`` needs: joining the process group (:func:`join`), splitting
+every epoch's global batches between the ranks (:class:`GlobalBatches`), adding numbers up across
+the ranks (:func:`all_sum`), and leaving again (:meth:`Ranks.leave`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+__all__ = ["GlobalBatches", "Ranks", "join", "launched_by_torchrun"]
+
+
+def launched_by_torchrun() -> bool:
+    """True when this process is one of several started by ``torchrun`` (``WORLD_SIZE`` > 1)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
+
+
+@dataclass
+class Ranks:
+    """Who this process is among the ranks, and whether :func:`join` started the process group.
+
+    A single process is ``Ranks(rank=0, world_size=1, local_rank=0)``: every method then does
+    nothing, so ``fit`` runs the same code with or without ``torchrun``.
+    """
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    created_group: bool = False
+
+    @property
+    def distributed(self) -> bool:
+        """More than one process takes part."""
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0: the one that shows progress and writes checkpoints."""
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        """Wait until every rank gets here (after rank 0 has written a checkpoint, say)."""
+        if self.distributed:
+            dist.barrier()
+
+    def leave(self) -> None:
+        """Destroy the process group if :func:`join` created it (a caller's own group is kept)."""
+        if self.created_group and dist.is_initialized():
+            dist.destroy_process_group()
+            self.created_group = False
+
+
+def join(device: torch.device) -> Ranks:
+    """Join the ranks ``torchrun`` started (or the process group the caller already made).
+
+    The backend is NCCL for CUDA devices and gloo for the CPU (NCCL needs GPUs; gloo runs
+    anywhere, which is how the tests run two ranks on a laptop).
+
+    Returns:
+        :class:`Ranks`; for a process that was not started by ``torchrun`` and has no process
+        group, a single rank.
+    """
+    if dist.is_available() and dist.is_initialized():
+        return Ranks(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+    if not launched_by_torchrun():
+        return Ranks()
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    dist.init_process_group(backend)
+    return Ranks(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")), created_group=True)
+
+
+def all_sum(values: list[float], ranks: Ranks, device: torch.device) -> list[float]:
+    """Each value added up over the ranks (the values themselves for a single process)."""
+    if not ranks.distributed:
+        return values
+    tensor = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(tensor)
+    return tensor.tolist()
+
+
+class GlobalBatches(torch.utils.data.Sampler):
+    """This rank's share of every global batch of one epoch, as a DataLoader's ``batch_sampler``.
+
+    The epoch's order is one permutation, the same on every rank (drawn from ``generator``, as
+    :class:`torch.utils.data.RandomSampler` draws it, so a single process sees exactly the batches
+    it always did). It is cut into global batches of ``world_size * batch_size`` images; rank
+    ``r`` takes the ``r``-th slice of each. The last global batch may be shorter: it is shared as
+    evenly as possible, and :meth:`share` tells each rank what fraction of it it holds, so that
+    the averaged gradient is still the gradient of the global batch's mean loss.
+
+    Example:
+        >>> order = torch.Generator().manual_seed(0)
+        >>> [list(b) for b in GlobalBatches(5, batch_size=2, rank=1, world_size=2, generator=order)]
+        [[1, 3], [0]]
+    """
+
+    def __init__(self, size: int, batch_size: int, rank: int, world_size: int, generator: torch.Generator):
+        # A shuffling DataLoader first draws one number from the generator (its workers' base
+        # seed), then the permutation: drawing the same two keeps every single-process run's
+        # order what it was when fit shuffled with a DataLoader.
+        torch.empty((), dtype=torch.int64).random_(generator=generator)
+        self.permutation = torch.randperm(size, generator=generator).tolist()
+        self.batch_size, self.rank, self.world_size = batch_size, rank, world_size
+        global_size = batch_size * world_size
+        self.global_batches = [self.permutation[i : i + global_size] for i in range(0, size, global_size)]
+
+    def _slice(self, batch: list[int]) -> list[int]:
+        # Even shares: the first len % world ranks take one image more.
+        base, extra = divmod(len(batch), self.world_size)
+        start = self.rank * base + min(self.rank, extra)
+        return batch[start : start + base + (self.rank < extra)]
+
+    def share(self, step: int) -> tuple[int, int]:
+        """(images this rank holds, images in the global batch) at ``step``."""
+        batch = self.global_batches[step]
+        return len(self._slice(batch)), len(batch)
+
+    def __iter__(self):
+        return (self._slice(batch) for batch in self.global_batches)
+
+    def __len__(self) -> int:
+        return len(self.global_batches)
