@@ -103,9 +103,15 @@ class GlobalBatches(torch.utils.data.Sampler):
     the averaged gradient is still the gradient of the global batch's mean loss.
 
     Example:
-        >>> order = torch.Generator().manual_seed(0)
-        >>> [list(b) for b in GlobalBatches(5, batch_size=2, rank=1, world_size=2, generator=order)]
-        [[1, 3], [0]]
+        Six images, two ranks of two: global batches of four, then the last two, one each.
+
+        >>> def batches(rank, world_size, batch_size):
+        ...     order = torch.Generator().manual_seed(0)
+        ...     return [list(b) for b in GlobalBatches(6, batch_size, rank, world_size, order)]
+        >>> batches(rank=0, world_size=2, batch_size=2), batches(rank=1, world_size=2, batch_size=2)
+        ([[5, 1], [2]], [[0, 3], [4]])
+        >>> batches(rank=0, world_size=1, batch_size=4)  # one process, the global batch
+        [[5, 1, 0, 3], [2, 4]]
     """
 
     def __init__(self, size: int, batch_size: int, rank: int, world_size: int, generator: torch.Generator):
