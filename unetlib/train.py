@@ -697,3 +697,9 @@ def load_checkpoint(
         optimiser.load_state_dict(state["optimiser"])
     state["model"] = model
     return state
+
+
+if __name__ == "__main__":  # python -m unetlib.train: the command line, in unetlib/cli.py
+    from unetlib.cli import main
+
+    raise SystemExit(main())
