@@ -61,3 +61,24 @@ def test_the_committed_page_is_complete_and_every_row_names_a_machine():
     headers = [line for line in text.splitlines() if line.startswith("| ") and line.endswith("| machine |")]
     assert len(headers) == 7, "every benchmark table ends with a machine column"
     assert all(row[-1] in machines for row in rows), "a row without a machine defined on the page"
+
+
+def test_the_gpu_benchmark_runs_its_smoke_configuration_on_the_cpu(tmp_path):
+    # The real run needs a CUDA GPU; --smoke runs the same code on a tiny network here.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    results = tmp_path / "rows.json"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_gpu.py"), "--smoke", "--json", str(results)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ | {"OMP_NUM_THREADS": "1"},
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = json.loads(results.read_text())["gpu_step_smoke"]
+    assert [row["variant"] for row in rows][:2] == ["float32", "channels-last"] and rows[0]["ratio"] == 1.0
+    assert all(row["seconds"] > 0 and "cpu" in row["machine"] for row in rows)
