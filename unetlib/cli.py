@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = ["main", "parser"]
+
 EXAMPLES = """\
 examples:
   # one machine, one process (a GPU if there is one)

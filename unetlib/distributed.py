@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-__all__ = ["GlobalBatches", "Ranks", "join", "launched_by_torchrun"]
+__all__ = ["GlobalBatches", "Ranks", "all_sum", "join", "launched_by_torchrun"]
 
 
 def launched_by_torchrun() -> bool:
