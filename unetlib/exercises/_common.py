@@ -50,6 +50,8 @@ def _call(function: Callable, *args, number: bool = False) -> tuple[np.ndarray |
             f"your function returned {type(result).__name__} of shape {array.shape}; it should return "
             "one number (sum or average the array?)"
         )
+    if number and not np.isfinite(array):
+        return None, f"your function returned {array.item()}, not a finite number: look for a division by zero"
     return array, None
 
 

@@ -124,7 +124,7 @@ def check_sobel_horizontal(kernel: np.ndarray) -> CheckResult:
     scaling changes only the strength of the response, not where edges are found.
     """
     try:
-        kernel = np.asarray(kernel, dtype=np.float64)
+        kernel = np.asarray(kernel.detach().cpu() if hasattr(kernel, "detach") else kernel, dtype=np.float64)
     except (TypeError, ValueError):
         return CheckResult(False, f"expected a 3x3 array of numbers, got {type(kernel).__name__}")
     if kernel.shape != (3, 3):
