@@ -35,6 +35,7 @@ __all__ = [
     "Up",
     "init_paper_weights",
     "output_size",
+    "same_padded_size",
     "valid_input_sizes",
 ]
 
@@ -220,6 +221,20 @@ class _TooSmall(Exception):
 def _check_depth_and_padding(depth: int, padding: str) -> None:
     integer(depth, "depth", minimum=0, hint=" (the number of pooling steps)")
     choice(padding, "padding", PADDINGS)
+
+
+def same_padded_size(size: int, depth: int) -> int:
+    """The size a same-padding U-Net of ``depth`` pads ``size`` up to: the next multiple of
+    ``2 ** depth``, so that every pooling step halves an even size (model, trace and tiling
+    all use this one rule).
+
+    Example:
+        >>> same_padded_size(100, depth=4), same_padded_size(96, depth=4)
+        (112, 96)
+    """
+    integer(size, "size", minimum=1)
+    integer(depth, "depth", minimum=0)
+    return size + (-size) % 2**depth
 
 
 def output_size(input_size: int, depth: int = 4, padding: str = "valid") -> int:
@@ -429,8 +444,9 @@ class UNet(nn.Module):
         """Same padding: mirror-pad H and W up to a multiple of 2 ** depth (undone at the end)."""
         if self.padding == "valid":
             return x, None
-        multiple = 2**self.depth
-        extra_h, extra_w = (-x.shape[-2]) % multiple, (-x.shape[-1]) % multiple
+        height, width = x.shape[-2:]
+        extra_h = same_padded_size(height, self.depth) - height
+        extra_w = same_padded_size(width, self.depth) - width
         if not (extra_h or extra_w):
             return x, None
         top, left = extra_h // 2, extra_w // 2
@@ -470,7 +486,7 @@ class UNet(nn.Module):
         width = height if width is None else width
         for axis, size in (("height", height), ("width", width)):
             _check_size(size, self.depth, self.padding, f"input {axis}")
-        padded = [size + (-size) % 2**self.depth if self.padding == "same" else size for size in (height, width)]
+        padded = [same_padded_size(size, self.depth) if self.padding == "same" else size for size in (height, width)]
         sizes_h, sizes_w = (_axis_sizes(size, self.depth, self.padding) for size in padded)
         stages = [Stage("input", self.in_channels, height, width)]
         for level in range(self.depth + 1):

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from unetlib._checks import integer, model_device, real_array
-from unetlib.model import UNet, output_size
+from unetlib.model import UNet, output_size, same_padded_size
 
 __all__ = ["TileGrid", "mirror_indices", "mirrored_crop", "plan_tiles", "predict_tiled"]
 
@@ -117,7 +117,7 @@ def plan_tiles(model: UNet, height: int, width: int, tile_size: int, margin: int
             )
         margin, step = needed, out - out % multiple
     else:
-        if tile_size % multiple:
+        if same_padded_size(tile_size, model.depth) != tile_size:
             raise ValueError(
                 f"tile_size must be a multiple of {multiple} for a same-padding U-Net of depth {model.depth}, "
                 f"got {tile_size}; try {max(multiple, tile_size - tile_size % multiple)}"
