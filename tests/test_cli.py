@@ -133,14 +133,50 @@ def test_help_reads_like_a_good_command_line(capsys):
         (["--resume", "no-such.pt"], "no such file"),
         (["--device", "cuda:7"], "device"),
         (["--val-images", "."], "give both --val-images and --val-masks"),
+        (["--lr", "inf"], "--lr must be a positive number"),
+        (["--seed", "-1"], "--seed must be at least 0"),
+        (["--seed", "1000000000000000"], "--seed must be below 2**31"),
+        (["--checkpoint", "."], "is a folder"),
+        (["--samples", "5", "--batch-size", "2"], None),  # fine in one process: see the torchrun case
     ],
 )
-def test_bad_arguments_get_a_sentence_and_exit_status_2(folders, capsys, arguments, message):
+def test_bad_arguments_get_a_sentence_and_exit_status_2(folders, capsys, tmp_path, arguments, message):
     base = [] if arguments == [] else own(folders)
+    if message is None:
+        assert main(base + TINY + arguments + ["--checkpoint", str(tmp_path / "unet.pt")]) == 0
+        return
     with pytest.raises(SystemExit) as exit:
         main(base + TINY + arguments)
     assert exit.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_samples_that_leave_a_process_without_an_image_are_refused(folders, capsys, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")  # as torchrun sets it; checked before any process group
+    with pytest.raises(SystemExit):
+        main(own(folders) + TINY + ["--samples", "5", "--batch-size", "2"])
+    assert "use --samples 4" in capsys.readouterr().err
+
+
+def test_resuming_with_data_of_another_channel_count_is_refused(folders, tmp_path, capsys):
+    checkpoint = tmp_path / "grey.pt"
+    from unetlib.model import UNet
+    from unetlib.train import save_checkpoint
+
+    save_checkpoint(checkpoint, UNet(1, 3, depth=2, base_channels=4, padding="same"), None, epoch=1, history={})
+    with pytest.raises(SystemExit):
+        main(own(folders) + TINY + ["--resume", str(checkpoint)])
+    assert "1 input channels and 3 classes, but the data have 3 channels" in capsys.readouterr().err
+
+
+def test_resuming_a_checkpoint_saved_without_history(folders, tmp_path):
+    checkpoint = tmp_path / "rgb.pt"
+    from unetlib.model import UNet
+    from unetlib.train import save_checkpoint
+
+    save_checkpoint(checkpoint, UNet(3, 3, depth=2, base_channels=4, padding="same"), None, epoch=0, history={})
+    assert main(own(folders) + TINY + ["--resume", str(checkpoint), "--checkpoint", str(checkpoint)]) == 0
+    assert load_checkpoint(checkpoint)["history"]["epoch"] == [1]
 
 
 def test_a_colour_outside_the_palette_names_the_file_and_colour(folders, tmp_path, capsys):

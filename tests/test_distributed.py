@@ -24,7 +24,9 @@ import worker  # noqa: E402
 WORKER = Path(worker.__file__)
 
 
-def torchrun(processes: int, out: Path, batch_size: int, epochs: int, stop_after: int | None = None) -> dict:
+def torchrun(
+    processes: int, out: Path, batch_size: int, epochs: int, stop_after: int | None = None, batch_norm: bool = False
+) -> dict:
     command = [
         sys.executable,
         "-m",
@@ -36,10 +38,11 @@ def torchrun(processes: int, out: Path, batch_size: int, epochs: int, stop_after
         str(batch_size),
         str(epochs),
     ] + ([str(stop_after)] if stop_after else [])
-    env = os.environ | {"OMP_NUM_THREADS": "1"}  # two processes on two cores
+    env = os.environ | {"OMP_NUM_THREADS": "1", "WORKER_BATCH_NORM": "1" if batch_norm else "0"}  # 2 cores
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
-    return torch.load(out / "rank0.pt", weights_only=True)
+    ranks = [torch.load(out / f"rank{r}.pt", weights_only=True) for r in range(processes)]
+    return ranks[0] | {"ranks": ranks}
 
 
 def one_process(batch_size: int, epochs: int, out: Path | None = None, resume: Path | None = None):
@@ -79,10 +82,44 @@ def test_two_processes_of_batch_2_train_what_one_process_of_batch_4_does(two_pro
 
 def test_rank_0_writes_one_checkpoint_and_the_group_is_left(two_processes):
     out, run = two_processes
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "rank0.pt"]  # no per-rank copies
-    assert run["group_left"]
+    # One checkpoint (rank 0's), beside the worker's own per-rank result files.
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "rank0.pt", "rank1.pt"]
+    assert all(rank["group_left"] for rank in run["ranks"])
     state = torch.load(out / "checkpoint.pt", weights_only=True)
-    assert state["epoch"] == 2
+    assert state["epoch"] == 2 and state["history"]["epoch"] == [1, 2]
+
+
+def test_adams_moments_match_one_process(two_processes, tmp_path):
+    # Adam hides a gradient scaled by a constant (its steps divide by the gradient's size); its
+    # first moment does not: a wrong factor of 2 in the all-reduce would show here.
+    out, _ = two_processes
+    one_process(batch_size=4, epochs=2, out=tmp_path)
+    ddp = torch.load(out / "checkpoint.pt", weights_only=True)["optimiser"]["state"]
+    single = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["optimiser"]["state"]
+    for index, moments in single.items():
+        for key in ("exp_avg", "exp_avg_sq"):
+            torch.testing.assert_close(ddp[index][key], moments[key], rtol=1e-4, atol=1e-9)
+
+
+def test_with_batch_norm_every_rank_scores_and_returns_the_same(tmp_path):
+    run = torchrun(2, tmp_path, batch_size=2, epochs=1, batch_norm=True)
+    first, second = run["ranks"]
+    assert first["history"] == second["history"]
+    for name, tensor in first["weights"].items():
+        torch.testing.assert_close(second["weights"][name], tensor, rtol=0, atol=0, msg=name)
+
+
+def test_each_rank_draws_its_own_crops():
+    from unetlib.data import RandomCrops
+    from unetlib.train import _seed_epoch
+
+    images, masks = [torch.rand(1, 40, 40).numpy()], [torch.zeros(40, 40, dtype=torch.long).numpy()]
+    crops = {}
+    for rank in (0, 1):
+        data = RandomCrops(images, masks, crop=16, samples=2, augment=True, seed=0)
+        _seed_epoch(data, seed=0, epoch=0, rank=rank)
+        crops[rank] = data[0][0]
+    assert not torch.equal(crops[0], crops[1])
 
 
 def test_resume_with_another_number_of_processes(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -69,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
         help="percentile: stretch each image's 1st-99.8th percentile to 0..1 (microscopy); "
         "scale: divide by the type's maximum (photographs, aerial images) (default: percentile)",
     )
-    model = p.add_argument_group("network")
+    model = p.add_argument_group("network (with --resume, the checkpoint's network is used)")
     model.add_argument("--classes", metavar="K", type=int, help="number of classes (default: from the masks)")
     model.add_argument("--depth", metavar="D", type=int, default=4, help="pooling steps (default: 4, as in the paper)")
     model.add_argument("--width", metavar="C", type=int, default=64, help="channels of the first level (default: 64)")
@@ -105,7 +106,12 @@ def parser() -> argparse.ArgumentParser:
     training.add_argument(
         "--checkpoint", metavar="FILE", type=Path, default=Path("unet.pt"), help="where to save (default: unet.pt)"
     )
-    training.add_argument("--resume", metavar="FILE", type=Path, help="continue from this checkpoint")
+    training.add_argument(
+        "--resume",
+        metavar="FILE",
+        type=Path,
+        help="continue from this checkpoint (on several machines: a path every machine can read)",
+    )
     training.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -185,30 +191,45 @@ def main(argv: list[str] | None = None) -> int:
 
     p = parser()
     args = p.parse_args(argv)
-    for name in ("depth", "width", "epochs", "batch_size", "crop", "samples"):
-        if getattr(args, name) < (0 if name == "depth" else 1):
-            p.error(
-                f"--{name.replace('_', '-')} must be at least {0 if name == 'depth' else 1}, got {getattr(args, name)}"
-            )
-    if not args.lr > 0:
+    for name in ("depth", "width", "epochs", "batch_size", "crop", "samples", "seed"):
+        low = 0 if name in ("depth", "seed") else 1
+        if getattr(args, name) < low:
+            p.error(f"--{name.replace('_', '-')} must be at least {low}, got {getattr(args, name)}")
+    if args.seed >= 2**31:
+        p.error(f"--seed must be below 2**31, got {args.seed}")
+    if not (math.isfinite(args.lr) and args.lr > 0):
         p.error(f"--lr must be a positive number, got {args.lr}")
     if args.resume is not None and not args.resume.is_file():
         p.error(f"--resume {args.resume}: no such file")
+    if args.checkpoint.is_dir():
+        p.error(f"--checkpoint {args.checkpoint} is a folder: give a file name, e.g. {args.checkpoint / 'unet.pt'}")
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    left = args.samples % (world_size * args.batch_size)
+    if 0 < left < world_size:
+        p.error(
+            f"--samples {args.samples} in global batches of {world_size} x {args.batch_size} leaves {left} for the "
+            f"last step, fewer than the {world_size} processes: use --samples {args.samples - left}"
+        )
     try:
         choose_device(args.device)
         train_set, val_set, in_channels, classes = _datasets(args)
-        if args.classes is not None:
-            if args.classes < max(classes, 2):
-                raise ValueError(f"--classes {args.classes} is fewer than the masks hold ({classes}: 0..{classes - 1})")
-            classes = args.classes
-        if args.padding == "valid":
-            output_size(args.crop, args.depth, "valid")  # names the nearest crops that fit
-        elif args.crop % 2**args.depth:
-            raise ValueError(f"--crop {args.crop} must be a multiple of {2**args.depth} for depth {args.depth}")
-        torch.manual_seed(args.seed)
         if args.resume is not None:
             model = load_checkpoint(args.resume)["model"]
+            if not isinstance(model, UNet):
+                raise ValueError(f"--resume {args.resume} holds no U-Net configuration")
+            if model.in_channels != in_channels or model.num_classes < classes:
+                raise ValueError(
+                    f"--resume {args.resume} holds a network for {model.in_channels} input channels and "
+                    f"{model.num_classes} classes, but the data have {in_channels} channels and {classes} classes"
+                )
         else:
+            if args.classes is not None:
+                if args.classes < classes:
+                    raise ValueError(
+                        f"--classes {args.classes} is fewer than the masks hold ({classes}: 0..{classes - 1})"
+                    )
+                classes = args.classes
+            torch.manual_seed(args.seed)
             model = UNet(
                 in_channels,
                 classes,
@@ -217,7 +238,11 @@ def main(argv: list[str] | None = None) -> int:
                 padding=args.padding,
                 batch_norm=args.batch_norm,
             )
-    except (ValueError, TypeError) as error:
+        if model.padding == "valid":
+            output_size(args.crop, model.depth, "valid")  # names the nearest crops that fit
+        elif args.crop % 2**model.depth:
+            raise ValueError(f"--crop {args.crop} must be a multiple of {2**model.depth} for depth {model.depth}")
+    except (ValueError, TypeError, RuntimeError) as error:  # RuntimeError: a set that cannot be downloaded
         p.error(str(error))
     main_rank = int(os.environ.get("RANK", "0")) == 0
     history = fit(

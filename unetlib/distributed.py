@@ -5,8 +5,10 @@
 At each step the ranks take different images of the same global batch, compute their gradients,
 and average them (an *all-reduce*), so every rank applies the same update and the weights stay
 equal. N ranks with ``batch_size=b`` each therefore compute what one process computes with
-``batch_size=N*b``: the same steps, the same weights, up to floating-point rounding (batch norm,
-dropout and augmentation aside: they see each rank's own images and random numbers).
+``batch_size=N*b``: the same steps, the same weights, up to floating-point rounding, for a loss
+that is a mean over the images, as cross-entropy is (a Dice loss over the whole batch is not).
+Batch norm, dropout and augmentation are the exceptions: each rank normalises with its own
+images' statistics and draws its own random numbers.
 
 This module holds the pieces ``fit`` needs: joining the process group (:func:`join`), splitting
 every epoch's global batches between the ranks (:class:`GlobalBatches`), adding numbers up across
@@ -57,6 +59,12 @@ class Ranks:
         if self.distributed:
             dist.barrier()
 
+    def broadcast_buffers(self, model: torch.nn.Module) -> None:
+        """Copy rank 0's buffers (batch norm's running statistics) to every rank."""
+        if self.distributed:
+            for buffer in model.buffers():
+                dist.broadcast(buffer, src=0)
+
     def leave(self) -> None:
         """Destroy the process group if :func:`join` created it (a caller's own group is kept)."""
         if self.created_group and dist.is_initialized():
@@ -87,7 +95,9 @@ def all_sum(values: list[float], ranks: Ranks, device: torch.device) -> list[flo
     """Each value added up over the ranks (the values themselves for a single process)."""
     if not ranks.distributed:
         return values
-    tensor = torch.tensor(values, dtype=torch.float64, device=device)
+    # gloo adds up CPU tensors; NCCL, CUDA ones.
+    where = device if dist.get_backend() == "nccl" else "cpu"
+    tensor = torch.tensor(values, dtype=torch.float64, device=where)
     dist.all_reduce(tensor)
     return tensor.tolist()
 

@@ -68,6 +68,11 @@ def choose_device(device: str | torch.device | None = None) -> torch.device:
                 f"device {device!r} was asked for, but PyTorch sees no CUDA GPU here "
                 "(torch.cuda.is_available() is False): use 'cpu', or device=None to choose"
             )
+        if chosen.type == "cuda" and chosen.index is not None and chosen.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device {device!r} was asked for, but PyTorch sees {torch.cuda.device_count()} CUDA GPU(s), "
+                f"cuda:0 to cuda:{torch.cuda.device_count() - 1}"
+            )
         if chosen.type == "mps" and not torch.backends.mps.is_available():
             raise ValueError(
                 f"device {device!r} was asked for, but Apple's MPS is not available here: use 'cpu', "
@@ -197,7 +202,8 @@ def fit(
             checkpoint); returning True stops training there. Its time does not count towards
             ``time_limit``.
         sync_batch_norm: under torchrun on CUDA, share batch-norm statistics across the
-            processes (:class:`~torch.nn.SyncBatchNorm`). Off by default: each process then
+            processes (the model's batch-norm layers are replaced, in place, by
+            :class:`~torch.nn.SyncBatchNorm` ones). Off by default: each process then
             normalises with its own images' statistics. PyTorch has no CPU version; asking for it
             on the CPU is an error.
         compile: run the model through :func:`torch.compile` (a first step that takes minutes,
@@ -242,7 +248,8 @@ def fit(
     ranks = join(device)
     try:
         if ranks.distributed and device.type == "cuda":
-            device = torch.device("cuda", ranks.local_rank)  # one GPU per process
+            # One GPU per process; modulo the count for schedulers that show each process one GPU.
+            device = torch.device("cuda", ranks.local_rank % torch.cuda.device_count())
             torch.cuda.set_device(device)
         return _fit(
             model,
@@ -306,7 +313,7 @@ def _fit(
     start = 0
     if resume is not None:
         state = load_checkpoint(resume, model, optimiser)
-        history, start = state["history"], state["epoch"]
+        history, start = history | state["history"], state["epoch"]
     # The module that takes the steps: the model itself, or a wrapper that averages gradients.
     trained = model
     if ranks.distributed:
@@ -335,7 +342,7 @@ def _fit(
 
     try:
         for epoch in range(start, epochs):
-            _seed_epoch(train, seed, epoch)
+            _seed_epoch(train, seed, epoch, ranks.rank)
             order = torch.Generator().manual_seed(seed * 100_003 + epoch)
             batches = GlobalBatches(len(train), batch_size, ranks.rank, ranks.world_size, order)
             # The loader draws its workers' seed from ``order`` too, not from the global generator
@@ -351,7 +358,7 @@ def _fit(
                 value, _, _ = _batch_loss(trained, batch, device, loss_function, autocast, channels_last, amp_dtype)
                 # The global batch's loss: each rank's mean, weighted by its share of the images.
                 held, total = batches.share(step)
-                global_loss = all_sum([value.item() * held / total], ranks, device)[0]
+                global_loss = all_sum([value.item() * (held / total)], ranks, device)[0]
                 if not math.isfinite(global_loss):
                     raise FloatingPointError(
                         f"the loss became {global_loss} at epoch {epoch + 1}, step {step + 1}; the model was not "
@@ -372,6 +379,9 @@ def _fit(
                     break
             # The loss check above sees each update's effect one step late, and never the last
             # one's: check the updated model itself before it is scored or saved.
+            # Without SyncBatchNorm each rank updated its batch-norm statistics on its own images:
+            # take rank 0's everywhere, so that every rank scores and saves the same model.
+            ranks.broadcast_buffers(model)
             _check_finite_model(model, batch, device, channels_last, epoch, ranks)
             history["epoch"].append(epoch + 1)
             history["train_loss"].append(float(np.mean(losses)))
@@ -382,16 +392,28 @@ def _fit(
                 )
                 history["val_loss"].append(scores["loss"])
                 history["val_dice"].append(scores["dice"])
-            if checkpoint is not None:
-                if ranks.is_main:
-                    save_checkpoint(checkpoint, model, optimiser, epoch + 1, history)
-                ranks.barrier()
-            stop = False
-            if on_epoch_end is not None:
+            # Rank 0 alone saves and calls the hook; if either fails, every rank stops with it
+            # (instead of waiting for rank 0 at the next exchange).
+            stop, failure = False, None
+            if ranks.is_main:
                 paused = time.perf_counter()
-                stop = bool(on_epoch_end(epoch + 1, history)) if ranks.is_main else False
+                try:
+                    if checkpoint is not None:
+                        save_checkpoint(checkpoint, model, optimiser, epoch + 1, history)
+                    if on_epoch_end is not None:
+                        stop = bool(on_epoch_end(epoch + 1, history))
+                except Exception as error:
+                    failure = error
                 started += time.perf_counter() - paused
-            if all_sum([float(stop)], ranks, device)[0] > 0 or out_of_time():
+            stop_now, failed = all_sum([float(stop), float(failure is not None)], ranks, device)
+            if failure is not None:
+                raise failure
+            if failed:
+                raise RuntimeError(
+                    f"rank 0 failed after epoch {epoch + 1} (saving the checkpoint or in "
+                    "on_epoch_end): its error message says why"
+                )
+            if stop_now > 0 or out_of_time():
                 break
     finally:
         bar.close()
@@ -412,9 +434,11 @@ def _check_shares(size: int, batch_size: int, ranks: Ranks) -> None:
 
 
 def _amp_dtype(device: torch.device) -> torch.dtype:
-    """bfloat16 where the device runs it natively (no gradient scaler needed), else float16."""
+    """On CUDA, bfloat16 where the GPU runs it natively (Ampere and later: no gradient scaler
+    needed), else float16 (T4, V100); elsewhere (mixed precision asked for on the CPU) bfloat16,
+    the only low precision CPU autocast supports."""
     if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
     return torch.bfloat16
 
 
@@ -446,12 +470,15 @@ def _check_finite_model(
     )
 
 
-def _seed_epoch(dataset, seed: int, epoch: int) -> None:
-    """Seed everything random that one epoch uses, from (seed, epoch) alone."""
-    torch.manual_seed(seed * 100_003 + epoch)
+def _seed_epoch(dataset, seed: int, epoch: int, rank: int = 0) -> None:
+    """Seed everything random that one epoch uses, from (seed, epoch) alone; under torchrun each
+    rank draws its own crops, augmentation and dropout (rank 0 as a single process does)."""
+    torch.manual_seed(
+        seed * 100_003 + epoch if rank == 0 else int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1)[0])
+    )
     transform = getattr(dataset, "transform", None)
     if transform is not None and hasattr(transform, "rng"):
-        transform.rng = np.random.default_rng([seed, epoch])
+        transform.rng = np.random.default_rng([seed, epoch] if rank == 0 else [seed, epoch, rank])
 
 
 @torch.no_grad()
@@ -593,7 +620,7 @@ def save_checkpoint(
         "model": model.state_dict(),
         "optimiser": optimiser.state_dict() if optimiser is not None else None,
         "epoch": int(epoch),
-        "history": {key: [float(v) for v in values] for key, values in history.items()},
+        "history": {key: [int(v) if key == "epoch" else float(v) for v in values] for key, values in history.items()},
     }
     state["checksum"] = _checksum(state)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".partial")

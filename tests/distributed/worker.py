@@ -3,7 +3,8 @@
     worker.py OUT_DIR BATCH_SIZE EPOCHS [STOP_AFTER]
 
 Trains the tests' small U-Net on the tests' data with :func:`unetlib.train.fit`, unchanged, and
-has rank 0 save the final weights, the history and the world size to ``OUT_DIR/rank0.pt``.
+has every rank save its final weights, history and world size to ``OUT_DIR/rank<R>.pt``
+(``WORKER_BATCH_NORM=1`` in the environment: a U-Net with batch norm).
 """
 
 from __future__ import annotations
@@ -22,17 +23,17 @@ def data(count: int = 7) -> torch.utils.data.TensorDataset:
     return torch.utils.data.TensorDataset(images, (images[:, 0] > 0.5).long())
 
 
-def model():
+def model(batch_norm: bool = False):
     from unetlib.model import UNet
 
     torch.manual_seed(5)
-    return UNet(1, 2, depth=2, base_channels=4, padding="same")
+    return UNet(1, 2, depth=2, base_channels=4, padding="same", batch_norm=batch_norm)
 
 
 def main(out: str, batch_size: int, epochs: int, stop_after: int | None = None) -> None:
     from unetlib.train import fit
 
-    net = model()
+    net = model(batch_norm=os.environ.get("WORKER_BATCH_NORM") == "1")
     checkpoint = Path(out) / "checkpoint.pt"
     history = fit(
         net,
@@ -47,14 +48,13 @@ def main(out: str, batch_size: int, epochs: int, stop_after: int | None = None) 
         schedule="warmup-cosine",
         on_epoch_end=None if stop_after is None else lambda epoch, _: epoch >= stop_after,
     )
-    if int(os.environ.get("RANK", "0")) == 0:
-        state = {
-            "weights": net.state_dict(),
-            "history": history,
-            "world_size": int(os.environ.get("WORLD_SIZE", "1")),
-            "group_left": not torch.distributed.is_initialized(),
-        }
-        torch.save(state, Path(out) / "rank0.pt")
+    state = {
+        "weights": net.state_dict(),
+        "history": history,
+        "world_size": int(os.environ.get("WORLD_SIZE", "1")),
+        "group_left": not torch.distributed.is_initialized(),
+    }
+    torch.save(state, Path(out) / f"rank{os.environ.get('RANK', '0')}.pt")
 
 
 if __name__ == "__main__":
