@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from unetlib._checks import is_int
+
 __all__ = ["main", "parser"]
 
 EXAMPLES = """\
@@ -127,10 +129,7 @@ def _palette(path: Path) -> dict:
     if not (
         isinstance(colours, list)
         and colours
-        and all(
-            isinstance(c, list) and len(c) == 3 and all(isinstance(v, int) and 0 <= v <= 255 for v in c)
-            for c in colours
-        )
+        and all(isinstance(c, list) and len(c) == 3 and all(is_int(v) and 0 <= v <= 255 for v in c) for c in colours)
     ):
         raise ValueError(f"--palette {path}: expected a list of [R, G, B] (0-255), one per class, got {colours!r:.80}")
     return {tuple(colour): index for index, colour in enumerate(colours)}
@@ -267,3 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr if args.quiet else sys.stdout,
         )
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

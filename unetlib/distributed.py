@@ -51,7 +51,7 @@ class Ranks:
 
     @property
     def is_main(self) -> bool:
-        """Rank 0: the one that shows progress and writes checkpoints."""
+        """True on rank 0, the process that shows progress and writes checkpoints."""
         return self.rank == 0
 
     def barrier(self) -> None:

@@ -726,7 +726,9 @@ def load_checkpoint(
     return state
 
 
-if __name__ == "__main__":  # python -m unetlib.train: the command line, in unetlib/cli.py
-    from unetlib.cli import main
+if __name__ == "__main__":
+    # python -m unetlib.train runs the command line, which lives in unetlib/cli.py (and imports
+    # this module: run it, rather than import it back).
+    import runpy
 
-    raise SystemExit(main())
+    runpy.run_module("unetlib.cli", run_name="__main__", alter_sys=True)
