@@ -20,6 +20,7 @@ from unetlib.exercises import (
     check_conv2d,
     check_conv2d_same,
     check_conv_transpose,
+    check_cross_entropy,
     check_dense_output_size,
     check_dilate_kernel,
     check_fc_to_conv,
@@ -486,6 +487,26 @@ def test_check_dense_output_size():
 
     assert check_dense_output_size(by_running).passed
     assert "one more pixel" in check_dense_output_size(lambda n: ((n - 2) // 2 - 2) // 2).message
+
+
+def test_check_cross_entropy_against_pytorch_and_its_hints():
+    def by_torch(logits, labels):  # the reference itself: must pass
+        return torch.nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels)).item()
+
+    def naive(logits, labels):  # exact on small scores, overflows on large ones
+        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        return -np.log(p[np.arange(len(labels)), labels]).mean()
+
+    assert check_cross_entropy(by_torch).passed
+    with np.errstate(all="ignore"):
+        assert "overflows" in check_cross_entropy(naive).message
+    assert "sum over the pictures" in check_cross_entropy(lambda s, y: by_torch(s, y) * len(y)).message
+    assert (
+        "logarithm"
+        in check_cross_entropy(
+            lambda s, y: -(np.exp(s) / np.exp(s).sum(1, keepdims=True))[np.arange(len(y)), y].mean()
+        ).message
+    )
 
 
 # ---- Chapter 7 -------------------------------------------------------------------------------

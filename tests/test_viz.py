@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 import pytest  # noqa: E402
 
 from unetlib.conv import conv2d  # noqa: E402
@@ -153,3 +154,32 @@ def test_conv_transpose_animation_frames_and_bad_arguments():
         conv_transpose_animation(3, 3, stride=0)
     with pytest.raises(ValueError, match="cuts away the whole"):
         conv_transpose_animation(1, 1, padding=1)
+
+
+@pytest.mark.parametrize(
+    "depth, width, padding, size", [(1, 2, "valid", 44), (2, 3, "valid", 92), (3, 2, "same", 40), (4, 64, "valid", 572)]
+)
+def test_the_unet_drawing_has_the_shapes_the_network_computes(depth, width, padding, size):
+    # Record every convolution's output in a real forward pass (meta tensors: no arithmetic is
+    # done, only shapes), and compare with the maps the drawing shows.
+    from unetlib.diagram import unet_stages
+    from unetlib.model import UNet
+
+    model = UNet(1, 2, depth=depth, base_channels=width, padding=padding).to("meta")
+    seen = []
+    for module in model.modules():
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+            module.register_forward_hook(lambda m, i, out: seen.append((out.shape[1], out.shape[-1])))
+    model(torch.empty(1, 1, size, size, device="meta"))
+    stages = unet_stages(model, size)
+    drawn = [m for maps in stages[: depth + 1] for m in maps[1:]] + [m for maps in stages[depth + 1 :] for m in maps]
+    assert seen[:-1] == drawn  # every map but the 1x1 head's
+    assert stages[0][0] == (1, size)
+
+
+def test_draw_unet_names_a_size_the_network_cannot_take():
+    from unetlib.diagram import draw_unet
+    from unetlib.model import UNet
+
+    with pytest.raises(ValueError, match="nearest sizes that work are"):
+        draw_unet(UNet(1, 2), 570)

@@ -5,12 +5,14 @@ One module per idea, each small enough to read in one sitting:
 - :mod:`unetlib.conv`: convolution in NumPy with PyTorch's arguments (loops and vectorised)
 - :mod:`unetlib.kernels`: Sobel, Prewitt, Scharr, Laplacian, Gaussian, box, ... and image gradients
 - :mod:`unetlib.viz`: figures and animations the chapters share
+- :mod:`unetlib.diagram`: the U-Net drawn from the model, in the style of the paper's Fig. 1
 - :mod:`unetlib.widgets`: interactive controls for Jupyter and Colab
 - :mod:`unetlib.learn`: learning a convolution's kernels from examples
 - :mod:`unetlib.model`: the U-Net, one module per box of the paper's Fig. 1, and its size arithmetic
 - :mod:`unetlib.tiling`: overlap-tile prediction for images of any size
 - :mod:`unetlib.losses`, :mod:`unetlib.metrics`: the paper's weight map, Dice, Rand error, object F1
-- :mod:`unetlib.train`: the training loop, checkpoints, prediction
+- :mod:`unetlib.train`: the training loop, checkpoints, prediction (also under torchrun)
+- :mod:`unetlib.distributed`, :mod:`unetlib.cli`: data-parallel training and ``python -m unetlib.train``
 - :mod:`unetlib.data`: generated pictures, the real image sets (verified downloads), augmentation
 - :mod:`unetlib.exercises`: checks for the readers' answers
 """

@@ -21,7 +21,12 @@ from unetlib.exercises.chapter3 import (
     check_parameter_count,
     mystery_pairs,
 )
-from unetlib.exercises.chapter4 import check_dense_output_size, check_fc_to_conv, check_linear_to_conv1x1
+from unetlib.exercises.chapter4 import (
+    check_cross_entropy,
+    check_dense_output_size,
+    check_fc_to_conv,
+    check_linear_to_conv1x1,
+)
 from unetlib.exercises.chapter5 import check_conv_transpose, check_output_padding, check_transpose_output_size
 from unetlib.exercises.chapter6 import check_is_valid_size, check_unet_output_size, check_up_forward
 from unetlib.exercises.chapter7 import check_border_weight, check_dice, check_object_f1
@@ -35,6 +40,7 @@ __all__ = [
     "check_conv2d",
     "check_conv2d_same",
     "check_conv_transpose",
+    "check_cross_entropy",
     "check_dense_output_size",
     "check_is_valid_size",
     "check_linear_to_conv1x1",

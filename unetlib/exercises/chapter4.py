@@ -1,5 +1,5 @@
 """Chapter 4's exercises: a Linear as a 1x1 convolution, a whole-map Linear as a convolution,
-and the size of a dense prediction map.
+the size of a dense prediction map, and cross-entropy from logits.
 
 Example:
     >>> check_dense_output_size(lambda n: ((n - 2) // 2 - 2) // 2 - 1)
@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from unetlib.exercises._common import CheckResult, _call, _show
 
-__all__ = ["check_dense_output_size", "check_fc_to_conv", "check_linear_to_conv1x1"]
+__all__ = ["check_cross_entropy", "check_dense_output_size", "check_fc_to_conv", "check_linear_to_conv1x1"]
 
 
 def _run(function: Callable, *args) -> tuple[object, str | None]:
@@ -111,3 +113,39 @@ def check_dense_output_size(function: Callable[[int], int]) -> CheckResult:
                 False, f"for a {n}-pixel canvas you give {_show(got)}, the network gives {expected}: {hint}"
             )
     return CheckResult(True, "your formula gives the dense map's size for every canvas.")
+
+
+def check_cross_entropy(function: Callable[[np.ndarray, np.ndarray], float]) -> CheckResult:
+    """Check a reader's ``function(logits, labels)``: the mean cross-entropy of ``(N, K)`` class
+    scores against ``(N,)`` integer labels, as :func:`torch.nn.functional.cross_entropy`
+    computes it (softmax, then minus the log of the right class's probability, averaged)."""
+    rng = np.random.default_rng(4)
+    for n, k, scale in ((5, 3, 1.0), (8, 2, 3.0), (4, 6, 0.1), (3, 4, 500.0)):
+        logits = rng.normal(size=(n, k)) * scale
+        labels = rng.integers(0, k, size=n)
+        got, problem = _call(function, logits, labels, number=True)
+        if problem and "not a finite number" in problem and scale > 100:
+            return CheckResult(
+                False,
+                f"for scores about {scale:g} in size your function returns NaN or infinity: np.exp "
+                "overflows above 709, and a probability that rounds to 0 has no logarithm. Work with "
+                "log-probabilities: subtract each row's largest score m, then log p = s - m - "
+                "log(sum(exp(s - m)))",
+            )
+        if problem:
+            return CheckResult(False, problem)
+        expected = F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels)).item()
+        if np.isclose(got, expected, rtol=1e-6):
+            continue
+        summed = expected * n
+        if np.isclose(got, summed, rtol=1e-6):
+            return CheckResult(False, "that is the sum over the pictures; take the mean")
+        probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        if np.isclose(got, -probabilities[np.arange(n), labels].mean(), rtol=1e-6):
+            return CheckResult(False, "take the logarithm of each right-class probability before averaging")
+        return CheckResult(
+            False,
+            f"for {n} pictures of {k} classes (scores about {scale:g} in size) you return {_show(got)}, "
+            f"expected {expected:.6g}",
+        )
+    return CheckResult(True, "your cross-entropy matches PyTorch's, also for scores large enough to overflow exp().")
