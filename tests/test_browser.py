@@ -295,7 +295,14 @@ def test_chapter_6_trace_tables_figures_and_solutions(server, browser):
     assert "572 x 572" in trace and "388 x 388" in trace
     assert page.locator("table", has_text="multiply-adds").count() == 1
     assert page.locator("table", has_text="receptive field").count() == 1
-    _one_figure_each(page, "56x56 square outlined", "distance from the crop", "Two bar charts")
+    _one_figure_each(
+        page,
+        "56x56 square outlined",
+        "distance from the crop",
+        "Two bar charts",
+        "The U-Net drawn as a U",
+        "Two panels of test scores",
+    )
     _solutions_hidden_then_open(page, path, expected=3)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
@@ -329,7 +336,7 @@ def test_chapter_4_glyphs_score_maps_and_solutions(server, browser):
     visit = PageVisit(browser, server, path)
     page = visit.page
     _one_figure_each(page, "Ten small 14x14 glyphs", "probability map of the X class")
-    _solutions_hidden_then_open(page, path, expected=3)
+    _solutions_hidden_then_open(page, path, expected=4)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
 
