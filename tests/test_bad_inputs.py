@@ -128,6 +128,16 @@ TABLE = [
         {"predicted": "labels", "truth": "labels", "threshold": "probability"},
     ),
     (
+        metrics.confusion_matrix,
+        dict(prediction=LABELS, truth=LABELS, num_classes=3),
+        {"prediction": "array", "truth": "array", "num_classes": "int>=1", "ignore_index": "int"},
+    ),
+    (
+        metrics.mean_iou,
+        dict(prediction=LABELS, truth=LABELS, num_classes=3),
+        {"prediction": "array", "truth": "array", "num_classes": "int>=1"},
+    ),
+    (
         train.learning_rate,
         dict(step=0, total_steps=10, lr=1.0),
         {"step": "int>=0", "total_steps": "int>=1", "lr": "number>0", "schedule": "choice", "warmup": "probability"},
@@ -168,6 +178,7 @@ ACCEPTED = {
     ("learning_rate", "warmup", 0.0),
     ("dice_loss", "smooth", 0.0),
     ("combined_loss", "dice_weight", 0.0),
+    ("confusion_matrix", "ignore_index", None),
 }
 
 

@@ -10,7 +10,7 @@ from scipy.ndimage import distance_transform_edt
 
 from unetlib.data import synthetic_cells
 from unetlib.losses import combined_loss, dice_loss, weight_map, weighted_cross_entropy
-from unetlib.metrics import dice, iou, object_f1, pixel_error, rand_error
+from unetlib.metrics import confusion_matrix, dice, iou, mean_iou, object_f1, per_class_iou, pixel_error, rand_error
 
 
 def test_weight_map_two_touching_cells_by_hand():
@@ -189,3 +189,69 @@ def test_metrics_refuse_inputs_they_cannot_score(call, error, message):
 def test_rand_error_takes_float_arrays_of_whole_labels():
     truth = np.array([[1, 1, 2, 2]])
     assert rand_error(truth.astype(float), truth) == rand_error(truth, truth) == 0.0
+
+
+# ---- More than two classes --------------------------------------------------------------------
+
+
+def test_confusion_matrix_and_ious_on_a_hand_worked_example():
+    # Truth: 4 background, 3 water, 2 building pixels. The prediction calls one water pixel
+    # building and one building pixel background.
+    truth = np.array([[0, 0, 0, 0, 1, 1, 1, 2, 2]])
+    prediction = np.array([[0, 0, 0, 0, 1, 1, 2, 2, 0]])
+    expected = np.array([[4, 0, 0], [0, 2, 1], [1, 0, 1]])
+    np.testing.assert_array_equal(confusion_matrix(prediction, truth, 3), expected)
+    # IoU: background 4 / (4 + 1) , water 2 / 3, building 1 / (1 + 1 + 1)
+    np.testing.assert_allclose(per_class_iou(prediction, truth, 3), [4 / 5, 2 / 3, 1 / 3])
+    assert mean_iou(prediction, truth, 3) == pytest.approx((4 / 5 + 2 / 3 + 1 / 3) / 3)
+
+
+def test_confusion_matrix_against_counting_pixel_by_pixel():
+    rng = np.random.default_rng(0)
+    truth, prediction = rng.integers(0, 5, (2, 17, 23)), rng.integers(0, 4, (2, 17, 23))
+    truth[0, :3] = 255  # unlabelled
+    counted = np.zeros((4, 4), np.int64)
+    for t, p in zip(truth.ravel(), prediction.ravel()):
+        if t != 255 and t < 4:
+            counted[t, p] += 1
+    truth[truth == 4] = 255  # leave class 4 out of the truth, as ignored
+    np.testing.assert_array_equal(confusion_matrix(prediction, truth, 4, ignore_index=255), counted)
+    np.testing.assert_array_equal(
+        confusion_matrix(torch.from_numpy(prediction), torch.from_numpy(truth), 4, ignore_index=255), counted
+    )
+
+
+def test_a_model_that_never_predicts_a_class_keeps_its_accuracy_but_loses_mean_iou():
+    truth = np.zeros((10, 10), int)
+    truth[:2, :2] = 1  # a rare class: 4 % of the pixels
+    nothing_found = np.zeros_like(truth)
+    accuracy = (nothing_found == truth).mean()
+    assert accuracy == 0.96
+    np.testing.assert_allclose(per_class_iou(nothing_found, truth, 2), [0.96, 0.0])
+    assert mean_iou(nothing_found, truth, 2) == pytest.approx(0.48)
+
+
+def test_a_class_absent_from_truth_and_prediction_is_left_out_of_the_mean():
+    ious = per_class_iou(np.array([0, 1]), np.array([0, 1]), num_classes=3)
+    assert np.isnan(ious[2]) and mean_iou(np.array([0, 1]), np.array([0, 1]), 3) == 1.0
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: confusion_matrix(np.array([0, 255]), np.array([0, 1]), 2), ValueError, r"prediction holds 255.*0/255"),
+        (
+            lambda: confusion_matrix(np.array([0, 1]), np.array([0, 2]), 2),
+            ValueError,
+            "truth holds 2, outside the classes 0..1",
+        ),
+        (lambda: confusion_matrix(np.zeros((2, 3)), np.zeros((3, 2)), 2), ValueError, "same shape"),
+        (lambda: confusion_matrix(np.zeros(3), np.zeros(3), 0), ValueError, "num_classes must be at least 1"),
+        (lambda: confusion_matrix(np.zeros(3), np.zeros(3), 2.0), TypeError, "num_classes must be an int"),
+        (lambda: confusion_matrix(np.array([0.5]), np.array([0]), 2), ValueError, "integer labels"),
+        (lambda: mean_iou(np.zeros(3), np.zeros(3), 2, ignore_index="x"), TypeError, "ignore_index must be an int"),
+    ],
+)
+def test_multi_class_metrics_refuse_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

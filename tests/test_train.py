@@ -465,3 +465,30 @@ def test_a_flipped_byte_in_a_checkpoints_weights_is_detected(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="damaged"):
         load_checkpoint(path)
+
+
+def test_more_than_two_classes_report_mean_and_per_class_iou():
+    # Three classes in horizontal bands; the scores are checked against unetlib.metrics on the
+    # model's own predictions, and the history carries them epoch by epoch.
+    from unetlib.metrics import per_class_iou
+
+    torch.manual_seed(0)
+    images = torch.rand(4, 1, 16, 16)
+    masks = (torch.arange(16) // 6).view(1, 16, 1).expand(4, 16, 16).contiguous()
+    data = torch.utils.data.TensorDataset(images, masks)
+    model = UNet(1, 3, depth=1, base_channels=4, padding="same")
+    history = fit(model, data, val=data, epochs=2, device="cpu", progress=False)
+    assert len(history["val_mean_iou"]) == 2 and all(len(history[f"val_iou_{k}"]) == 2 for k in range(3))
+    scores = evaluate(model, data, device="cpu")
+    with torch.no_grad():
+        predicted = model.eval()(images).argmax(1)
+    expected = per_class_iou(predicted, masks, 3)
+    np.testing.assert_allclose([scores[f"iou_{k}"] for k in range(3)], expected)
+    assert scores["mean_iou"] == pytest.approx(np.nanmean(expected))
+    assert history["val_mean_iou"][-1] == pytest.approx(scores["mean_iou"])
+    assert "mean_iou" not in evaluate(UNet(1, 2, depth=1, base_channels=2, padding="same"), data_two_classes())
+
+
+def data_two_classes():
+    images = torch.rand(2, 1, 16, 16)
+    return torch.utils.data.TensorDataset(images, (images[:, 0] > 0.5).long())

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from skimage.metrics import adapted_rand_error
 
-from unetlib._checks import number, to_numpy
+from unetlib._checks import integer, number, to_numpy
 
-__all__ = ["dice", "iou", "object_f1", "pixel_error", "rand_error"]
+__all__ = ["confusion_matrix", "dice", "iou", "mean_iou", "object_f1", "per_class_iou", "pixel_error", "rand_error"]
 
 
 def _binary(mask, name: str) -> np.ndarray:
@@ -169,3 +169,81 @@ def object_f1(predicted, truth, threshold: float = 0.5) -> dict[str, float]:
     recall = matched / n_true if n_true else 1.0
     f1 = 1.0 if n_pred == n_true == 0 else 2 * matched / (n_pred + n_true)
     return {"f1": f1, "precision": precision, "recall": recall, "matched": matched, "predicted": n_pred, "true": n_true}
+
+
+# --------------------------------------------------------------------------------------------
+# More than two classes: the confusion matrix and the intersection over union of every class.
+# --------------------------------------------------------------------------------------------
+
+
+def confusion_matrix(prediction, truth, num_classes: int, ignore_index: int | None = None) -> np.ndarray:
+    """Pixel counts ``C[t, p]``: how many pixels of true class ``t`` were predicted as ``p``.
+
+    Rows are the true classes, columns the predicted ones (as in scikit-learn). Pixels whose
+    truth is ``ignore_index`` (an "unlabelled" class, say) are not counted.
+
+    Args:
+        prediction, truth: integer class maps of the same shape (arrays or tensors).
+        num_classes: ``K``; every counted value must lie in ``0 .. K-1``.
+        ignore_index: a truth value to leave out, or None.
+
+    Returns:
+        ``(K, K)`` int64 counts.
+
+    Example:
+        >>> confusion_matrix(np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2]), num_classes=3)
+        array([[1, 0, 0],
+               [0, 1, 0],
+               [0, 1, 1]])
+    """
+    num_classes = integer(num_classes, "num_classes", minimum=1)
+    if ignore_index is not None:
+        ignore_index = integer(ignore_index, "ignore_index")
+    p, t = _labels(prediction, "prediction"), _labels(truth, "truth")
+    if p.shape != t.shape:
+        raise ValueError(f"prediction {p.shape} and truth {t.shape} must have the same shape")
+    keep = np.ones(t.shape, bool) if ignore_index is None else t != ignore_index
+    p, t = p[keep], t[keep]
+    for name, values in (("prediction", p), ("truth", t)):
+        if values.size and (values.min() < 0 or values.max() >= num_classes):
+            bad = values[(values < 0) | (values >= num_classes)]
+            hint = " (a 0/255 mask? decode it first, e.g. with decode_mask)" if 255 in bad else ""
+            raise ValueError(
+                f"{name} holds {int(bad[0])}, outside the classes 0..{num_classes - 1} "
+                f"(num_classes={num_classes}){hint}"
+            )
+    return np.bincount(t * num_classes + p, minlength=num_classes**2).reshape(num_classes, num_classes)
+
+
+def per_class_iou(prediction, truth, num_classes: int, ignore_index: int | None = None) -> np.ndarray:
+    """The intersection over union ``TP / (TP + FP + FN)`` of every class, from the confusion matrix.
+
+    A class that is neither in the truth nor predicted has no IoU: NaN, left out of
+    :func:`mean_iou` (not 1, which would reward a model for classes the images do not hold).
+
+    Returns:
+        ``(K,)`` floats.
+
+    Example:
+        >>> per_class_iou(np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2]), num_classes=4).round(3)
+        array([1. , 0.5, 0.5, nan])
+    """
+    matrix = confusion_matrix(prediction, truth, num_classes, ignore_index)
+    true_positive = np.diag(matrix).astype(np.float64)
+    union = matrix.sum(axis=0) + matrix.sum(axis=1) - true_positive
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, true_positive / union, np.nan)
+
+
+def mean_iou(prediction, truth, num_classes: int, ignore_index: int | None = None) -> float:
+    """The mean of :func:`per_class_iou` over the classes present (in the truth or predicted).
+
+    Every class counts the same, however few its pixels: a class the model never predicts
+    costs a whole ``1 / K``, which pixel accuracy would hide.
+
+    Example:
+        >>> mean_iou(np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2]), num_classes=4)
+        0.6666666666666666
+    """
+    ious = per_class_iou(prediction, truth, num_classes, ignore_index)
+    return float(np.nanmean(ious)) if np.isfinite(ious).any() else float("nan")

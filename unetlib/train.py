@@ -30,7 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 from unetlib._checks import boolean, choice, integer, model_device, number
 from unetlib.distributed import GlobalBatches, Ranks, all_sum, join
 from unetlib.losses import weighted_cross_entropy
-from unetlib.metrics import dice
+from unetlib.metrics import dice, per_class_iou
 from unetlib.model import UNet, UNetConfig
 
 __all__ = [
@@ -210,7 +210,9 @@ def fit(
             faster steps after it; worth it for long GPU runs).
 
     Returns:
-        ``{"epoch": [...], "train_loss": [...], "val_loss": [...], "val_dice": [...]}``.
+        ``{"epoch": [...], "train_loss": [...], "val_loss": [...], "val_dice": [...]}``; with
+        more than two classes also ``"val_mean_iou"`` and ``"val_iou_<k>"`` per class
+        (:func:`evaluate`), since the Dice of class 1 alone says little about six classes.
 
     Raises:
         FloatingPointError: if a loss is NaN or infinite, naming the epoch and the step.
@@ -392,6 +394,9 @@ def _fit(
                 )
                 history["val_loss"].append(scores["loss"])
                 history["val_dice"].append(scores["dice"])
+                # More than two classes: mean IoU and every class's IoU, epoch by epoch.
+                for key in (k for k in scores if k == "mean_iou" or k.startswith("iou_")):
+                    history.setdefault(f"val_{key}", []).append(scores[key])
             # Rank 0 alone saves and calls the hook; if either fails, every rank stops with it
             # (instead of waiting for rank 0 at the next exchange).
             stop, failure = False, None
@@ -491,25 +496,35 @@ def evaluate(
     channels_last: bool = False,
 ) -> dict[str, float]:
     """Mean loss and foreground Dice (class 1 vs rest, over all pixels) of ``model`` on ``dataset``
-    (``channels_last``: pass the batches channels-last, as :func:`fit` trains)."""
+    (``channels_last``: pass the batches channels-last, as :func:`fit` trains).
+
+    With more than two classes, also ``"mean_iou"`` and ``"iou_<k>"`` for every class ``k``
+    (:func:`~unetlib.metrics.per_class_iou` over all the pixels; NaN for a class that is
+    neither in the targets nor predicted)."""
     device = model_device(model) if device is None else choose_device(device)
     loss_function = loss or weighted_cross_entropy
     was_training = model.training
     model.eval()
-    losses, predictions, targets = [], [], []
+    losses, predictions, targets, classes = [], [], [], 2
     try:
         for batch in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
             value, logits, target = _batch_loss(
                 model, batch, device, loss_function, autocast=False, channels_last=channels_last
             )
             losses.append(value.item() * len(target))
-            predictions.append((logits.argmax(1) == 1).cpu())
-            targets.append((target == 1).cpu())
+            predictions.append(logits.argmax(1).cpu())
+            targets.append(target.cpu())
+            classes = logits.shape[1]
     finally:
         model.train(was_training)
     prediction = torch.cat([p.flatten() for p in predictions])
     truth = torch.cat([t.flatten() for t in targets])
-    return {"loss": float(sum(losses) / len(dataset)), "dice": dice(prediction, truth)}
+    scores = {"loss": float(sum(losses) / len(dataset)), "dice": dice(prediction == 1, truth == 1)}
+    if classes > 2:
+        ious = per_class_iou(prediction, truth, classes)
+        scores["mean_iou"] = float(np.nanmean(ious)) if np.isfinite(ious).any() else float("nan")
+        scores |= {f"iou_{k}": float(value) for k, value in enumerate(ious)}
+    return scores
 
 
 @torch.no_grad()
