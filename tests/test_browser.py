@@ -358,7 +358,7 @@ def test_chapter_7_results_table_figures_and_solutions(server, browser):
         "learning rate against the training step",
         "shaded band for the spread",
     )
-    _solutions_hidden_then_open(page, path, expected=3)
+    _solutions_hidden_then_open(page, path, expected=4)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
 

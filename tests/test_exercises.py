@@ -21,6 +21,7 @@ from unetlib.exercises import (
     check_conv2d_same,
     check_conv_transpose,
     check_cross_entropy,
+    check_dataset,
     check_dense_output_size,
     check_dilate_kernel,
     check_fc_to_conv,
@@ -527,6 +528,36 @@ def test_check_border_weight():
         in check_border_weight(lambda d1, d2, w0, s: w0 * np.exp(-(d1**2 + d2**2) / (2 * s * s))).message
     )
     assert "2 sigma^2" in check_border_weight(lambda d1, d2, w0, s: w0 * np.exp(-((d1 + d2) ** 2) / (s * s))).message
+
+
+def test_check_dataset_takes_a_good_dataset_and_names_what_is_wrong():
+    class Pairs(torch.utils.data.Dataset):
+        def __init__(self, images, masks):
+            self.images, self.masks = images, masks
+
+        def __len__(self):
+            return len(self.images)
+
+        def __getitem__(self, i):
+            return torch.from_numpy(self.images[i][None]).float(), torch.from_numpy(self.masks[i]).long()
+
+    class NoChannelAxis(Pairs):
+        def __getitem__(self, i):
+            return torch.from_numpy(self.images[i]).float(), torch.from_numpy(self.masks[i]).long()
+
+    class FloatMask(Pairs):
+        def __getitem__(self, i):
+            return torch.from_numpy(self.images[i][None]).float(), torch.from_numpy(self.masks[i]).float()
+
+    class Shuffled(Pairs):
+        def __getitem__(self, i):
+            return super().__getitem__((i + 1) % len(self))
+
+    assert check_dataset(Pairs).passed
+    assert "channel axis" in check_dataset(NoChannelAxis).message
+    assert "int64 class indices" in check_dataset(FloatMask).message
+    assert "keep them paired" in check_dataset(Shuffled).message
+    assert "pass your class itself" in check_dataset(Pairs([], [])).message
 
 
 def test_check_object_f1():

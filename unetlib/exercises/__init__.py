@@ -29,7 +29,7 @@ from unetlib.exercises.chapter4 import (
 )
 from unetlib.exercises.chapter5 import check_conv_transpose, check_output_padding, check_transpose_output_size
 from unetlib.exercises.chapter6 import check_is_valid_size, check_unet_output_size, check_up_forward
-from unetlib.exercises.chapter7 import check_border_weight, check_dice, check_object_f1
+from unetlib.exercises.chapter7 import check_border_weight, check_dataset, check_dice, check_object_f1
 from unetlib.exercises.chapter8 import check_mirror_pad, check_tile_count, check_valid_margin
 from unetlib.exercises.chapter9 import check_cells_from_membranes, check_dihedral_average, check_pixel_error
 
@@ -40,6 +40,7 @@ __all__ = [
     "check_conv2d",
     "check_conv2d_same",
     "check_conv_transpose",
+    "check_dataset",
     "check_cross_entropy",
     "check_dense_output_size",
     "check_is_valid_size",

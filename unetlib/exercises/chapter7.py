@@ -1,4 +1,4 @@
-"""Chapter 7's exercises: Dice, the paper's border weight, object F1 from counts.
+"""Chapter 7's exercises: Dice, the paper's border weight, object F1 from counts, a Dataset.
 
 Example:
     >>> check_object_f1(lambda matched, predicted, true: 2 * matched / (predicted + true))
@@ -14,7 +14,7 @@ import numpy as np
 
 from unetlib.exercises._common import CheckResult, _call, _show
 
-__all__ = ["check_border_weight", "check_dice", "check_object_f1"]
+__all__ = ["check_border_weight", "check_dataset", "check_dice", "check_object_f1"]
 
 
 def check_dice(function: Callable[[np.ndarray, np.ndarray], float]) -> CheckResult:
@@ -85,3 +85,56 @@ def check_object_f1(function: Callable[[int, int, int], float]) -> CheckResult:
             f"you give {_show(got)}, F1 is {expected:.4f}",
         )
     return CheckResult(True, "your F1 matches in every case.")
+
+
+def check_dataset(dataset_class: type) -> CheckResult:
+    """Check a reader's ``dataset_class(images, masks)``: a :class:`torch.utils.data.Dataset` over
+    lists of ``(H, W)`` float images and ``(H, W)`` integer masks whose items are a float32
+    ``(1, H, W)`` image tensor and an int64 ``(H, W)`` mask tensor, ready for a DataLoader."""
+    import torch
+
+    if not isinstance(dataset_class, type):
+        return CheckResult(
+            False, f"pass your class itself (check_dataset(MyPairs)), not {type(dataset_class).__name__}"
+        )
+    rng = np.random.default_rng(3)
+    images = [rng.random((12, 10)) for _ in range(5)]
+    masks = [(image > 0.5).astype(np.int64) for image in images]
+    try:
+        dataset = dataset_class(images, masks)
+        length = len(dataset)
+        items = [dataset[i] for i in range(min(length, 5))]
+    except Exception as error:  # the reader's code may raise anything; report it
+        return CheckResult(False, f"your class raised {type(error).__name__}: {error}")
+    if length != 5:
+        return CheckResult(False, f"len() of a dataset of 5 pairs gives {length}: return the number of images")
+    for index, item in enumerate(items):
+        if not (isinstance(item, tuple) and len(item) == 2):
+            return CheckResult(False, f"item {index} is {type(item).__name__}: return a pair (image, mask)")
+        image, mask = item
+        if not (isinstance(image, torch.Tensor) and isinstance(mask, torch.Tensor)):
+            return CheckResult(
+                False,
+                f"item {index} holds {type(image).__name__} and {type(mask).__name__}: return tensors "
+                "(torch.from_numpy), which a DataLoader stacks into batches",
+            )
+        if image.dtype != torch.float32 or tuple(image.shape) != (1, 12, 10):
+            return CheckResult(
+                False,
+                f"the image of item {index} is {image.dtype} of shape {tuple(image.shape)}: a network takes "
+                "float32 with a channel axis, (1, H, W) = (1, 12, 10); try torch.from_numpy(x[None]).float()",
+            )
+        if mask.dtype != torch.int64 or tuple(mask.shape) != (12, 10):
+            return CheckResult(
+                False,
+                f"the mask of item {index} is {mask.dtype} of shape {tuple(mask.shape)}: cross-entropy takes "
+                "int64 class indices without a channel axis, (H, W) = (12, 10)",
+            )
+        if not (np.allclose(image[0].numpy(), images[index], atol=1e-6) and np.array_equal(mask.numpy(), masks[index])):
+            return CheckResult(False, f"item {index} is not image {index} and mask {index}: keep them paired, in order")
+    batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=2)))
+    if tuple(batch[0].shape) != (2, 1, 12, 10):
+        return CheckResult(False, f"a DataLoader batch of 2 has images of shape {tuple(batch[0].shape)}")
+    return CheckResult(
+        True, "your dataset serves paired tensors that a DataLoader batches as (N, 1, H, W) and (N, H, W)."
+    )
