@@ -7,9 +7,11 @@ the book's performance appendix.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import platform
+from importlib.metadata import version
 from pathlib import Path
 
 import torch
@@ -37,6 +39,17 @@ def machine(device: str | torch.device = "cpu") -> str:
     return (
         f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), {where}"
     )
+
+
+def provenance(seeds: list[int]) -> dict:
+    """What a results file records about how it was made: machine, versions, seeds and date."""
+    return {
+        "machine": machine("cpu"),
+        "python": platform.python_version(),
+        "versions": {name: version(name) for name in ("torch", "numpy", "scipy", "scikit-image", "unetlib")},
+        "seeds": seeds,
+        "date": datetime.date.today().isoformat(),
+    }
 
 
 def save_rows(path: str | Path | None, table: str, rows: list[dict]) -> None:

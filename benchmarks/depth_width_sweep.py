@@ -16,15 +16,12 @@ plots; ``tests/test_depth_width.py`` re-runs one configuration and checks it aga
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import platform
-from importlib.metadata import version
 from pathlib import Path
 
 from learning_curves import recipe_data, run
 
-from _results import machine
+from _results import provenance
 from unetlib.data import load_bbbc039
 
 HERE = Path(__file__).resolve().parent
@@ -54,11 +51,7 @@ def main() -> None:
         "what": "pixel Dice and object F1 on the test images (15-19) of Chapter 7's recipe, 96 steps, "
         "for U-Nets of several depths (16 channels at the top) and widths (depth 3)",
         "recipe": RECIPE,
-        "machine": machine("cpu"),
-        "python": platform.python_version(),
-        "versions": {name: version(name) for name in ("torch", "numpy", "scipy", "scikit-image", "unetlib")},
-        "seeds": args.seeds,
-        "date": datetime.date.today().isoformat(),
+        **provenance(args.seeds),
         "rows": rows,
     }
     Path(args.out).write_text(json.dumps(results, indent=1))

@@ -21,10 +21,7 @@ whose scores at the chosen length are the chapter's three-seed results.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import platform
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +31,7 @@ from unetlib.data import load_bbbc039, split_touching
 from unetlib.experiments import score_on_images, train_on_crops
 from unetlib.losses import weight_map
 
-from _results import OLD_RECIPE, machine
+from _results import OLD_RECIPE, provenance
 
 HERE = Path(__file__).resolve().parent
 TRAIN_IDS, VAL_IDS, TEST_IDS = range(0, 13), range(13, 15), range(15, 20)
@@ -94,11 +91,7 @@ def main() -> None:
     results = {
         "what": "pixel Dice and object F1 of Chapter 7's recipes against training length, on the validation "
         "images (13, 14) and the test images (15-19)",
-        "machine": machine("cpu"),
-        "python": platform.python_version(),
-        "versions": {name: version(name) for name in ("torch", "numpy", "scipy", "scikit-image", "unetlib")},
-        "seeds": args.seeds,
-        "date": datetime.date.today().isoformat(),
+        **provenance(args.seeds),
         "rows": rows,
     }
     Path(args.out).write_text(json.dumps(results, indent=1))

@@ -14,11 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from skimage.measure import label
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "_build" / "html" / "notebooks" / "07_training.html"
-SHARED = ROOT.parent / "shared" / "datasets"
 
 
 def published(recipe: str) -> tuple[float, float]:
@@ -32,28 +30,8 @@ def published(recipe: str) -> tuple[float, float]:
     return float(row.group(3)), float(row.group(4))
 
 
-def test_the_recipe_reproduces_the_chapters_numbers(monkeypatch):
-    if not SHARED.is_dir():
-        pytest.skip("the BBBC039 files are not here (../shared/datasets)")
-    monkeypatch.setenv("UNETLIB_DATA", str(SHARED))
-    from unetlib.data import load_bbbc039, split_touching
-    from unetlib.experiments import score_on_images, train_on_crops
-    from unetlib.losses import weight_map
-
-    _, images, instances = load_bbbc039()
-    train_ids, test_ids = range(0, 13), range(15, 20)
-    separated = [split_touching(inst) for inst in instances]
-    weights = [weight_map(label(s), balance=False) for s in separated]
-    model, _, _ = train_on_crops(
-        [images[i] for i in train_ids],
-        [separated[i] for i in train_ids],
-        [weights[i] for i in train_ids],
-        augment=True,
-        epochs=12,
-        seed=0,
-        device="cpu",
-    )
-    dice, f1 = score_on_images(model, [images[i] for i in test_ids], [instances[i] for i in test_ids], device="cpu")
+def test_the_recipe_reproduces_the_chapters_numbers(chapter7_recipe):
+    dice, f1 = chapter7_recipe(seed=0)
     stated_dice, stated_f1 = published("gaps + augmentation + weight map")
     assert np.isclose(dice, stated_dice, atol=0.01), (dice, stated_dice)
     assert np.isclose(f1, stated_f1, atol=0.02), (f1, stated_f1)

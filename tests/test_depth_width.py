@@ -10,41 +10,16 @@ processor floating-point details move a run slightly).
 from __future__ import annotations
 
 import statistics
-from pathlib import Path
 
 import numpy as np
-import pytest
-from skimage.measure import label
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
-def test_one_configuration_of_the_sweep_agrees_with_the_results_file(monkeypatch):
-    if not SHARED.is_dir():
-        pytest.skip("the BBBC039 files are not here (../shared/datasets)")
-    monkeypatch.setenv("UNETLIB_DATA", str(SHARED))
-    from unetlib.data import load_bbbc039, split_touching
-    from unetlib.experiments import load_results, score_on_images, train_on_crops
-    from unetlib.losses import weight_map
+def test_one_configuration_of_the_sweep_agrees_with_the_results_file(chapter7_recipe):
+    from unetlib.experiments import load_results
 
     rows = [r for r in load_results("chapter6_depth_width")["rows"] if (r["depth"], r["width"]) == (2, 16)]
     assert sorted(r["seed"] for r in rows) == [0, 1, 2]
-    _, images, instances = load_bbbc039()
-    train_ids, test_ids = range(0, 13), range(15, 20)
-    separated = [split_touching(inst) for inst in instances]
-    weights = [weight_map(label(s), balance=False) for s in separated]
-    model, _, _ = train_on_crops(
-        [images[i] for i in train_ids],
-        [separated[i] for i in train_ids],
-        [weights[i] for i in train_ids],
-        augment=True,
-        epochs=12,
-        seed=0,
-        depth=2,
-        base_channels=16,
-        device="cpu",
-    )
-    dice, f1 = score_on_images(model, [images[i] for i in test_ids], [instances[i] for i in test_ids], device="cpu")
+    dice, f1 = chapter7_recipe(seed=0, depth=2, base_channels=16)
     seed0 = next(r for r in rows if r["seed"] == 0)
     for key, value, floor in (("test_dice", dice, 0.01), ("test_f1", f1, 0.02)):
         spread = statistics.stdev(r[key] for r in rows)
