@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from unetlib import conv, kernels, losses, metrics, model, tiling, train, transposed
+from unetlib import conv, experiments, kernels, losses, metrics, model, tiling, train, transposed
 from unetlib import data as datasets
 from unetlib.learn import learn_kernels
 
@@ -26,6 +26,9 @@ MASK = np.array([[0, 1], [1, 1]])
 LABELS = np.array([[0, 1, 1, 2]])
 RNG = np.random.default_rng(0)
 TINY_UNET = model.UNet(1, 2, depth=1, base_channels=2, padding="same")
+RGB = np.full((3, 8, 10), 0.5, np.float32)
+RGB_TARGET = np.zeros((8, 10), np.int64)
+RGB_UNET = model.UNet(3, 2, depth=1, base_channels=2, padding="same")
 
 # Bad values by kind of argument; each must be refused.
 BAD = {
@@ -161,6 +164,47 @@ TABLE = [
         {"image": "array", "scale": "number>=0", "shift": "number>=0"},
     ),
     (
+        losses.weighted_cross_entropy,
+        dict(logits=LOGITS, target=TARGET, class_weights=[1.0, 2.0], ignore_index=255),
+        {"class_weights": "array", "ignore_index": "int"},
+    ),
+    (
+        losses.dice_loss,
+        dict(logits=LOGITS, target=TARGET, background=None, ignore_index=255),
+        {"background": "int>=0", "ignore_index": "int"},
+    ),
+    (metrics.iou_from_confusion, dict(matrix=np.eye(2)), {"matrix": "array"}),
+    (experiments.median_frequency_weights, dict(counts=[3, 1]), {"counts": "array"}),
+    (experiments.channel_statistics, dict(images=[RGB]), {"images": "array"}),
+    (
+        experiments.class_pixel_counts,
+        dict(targets=[MASK], num_classes=2),
+        {"targets": "array", "num_classes": "int>=1", "ignore_index": "int"},
+    ),
+    (
+        experiments.Segmenter,
+        dict(model=RGB_UNET, mean=[0.5] * 3, std=[0.2] * 3, tile_size=16, margin=2),
+        {"mean": "array", "std": "array", "tile_size": "int>=1", "margin": "int>=0"},
+    ),
+    (
+        experiments.train_multiclass,
+        dict(images=[RGB], targets=[RGB_TARGET], num_classes=2, steps=1, depth=1, base_channels=2, crop=8),
+        {
+            "images": "array",
+            "targets": "array",
+            "num_classes": "int>=1",
+            "seconds": "number>0",
+            "steps": "int>=1",
+            "seed": "int>=0",
+            "augment": "bool",
+            "loss": "choice",
+            "depth": "int>=1",
+            "crop": "int>=1",
+            "batch_size": "int>=1",
+            "lr": "number>0",
+        },
+    ),
+    (
         learn_kernels,
         dict(inputs=np.zeros((1, 1, 6, 6)), targets=np.zeros((1, 1, 4, 4)), steps=2),
         {"inputs": "array", "kernel_size": "int>=1", "steps": "int>=1", "lr": "number>0", "momentum": "probability"},
@@ -179,6 +223,12 @@ ACCEPTED = {
     ("dice_loss", "smooth", 0.0),
     ("combined_loss", "dice_weight", 0.0),
     ("confusion_matrix", "ignore_index", None),
+    ("weighted_cross_entropy", "class_weights", None),
+    ("weighted_cross_entropy", "ignore_index", None),
+    ("dice_loss", "background", None),
+    ("dice_loss", "ignore_index", None),
+    ("class_pixel_counts", "ignore_index", None),
+    ("train_multiclass", "seconds", None),
 }
 
 

@@ -20,9 +20,9 @@ def test_every_subpackage_is_installed():
 
 
 def test_every_third_party_import_is_a_dependency():
-    names = {"numpy", "scipy", "matplotlib", "skimage", "torch", "ipywidgets", "tqdm", "pooch"}
+    names = {"numpy", "scipy", "matplotlib", "skimage", "torch", "ipywidgets", "tqdm", "pooch", "PIL"}
     declared = {d.split(">")[0].split("=")[0].strip().lower() for d in PYPROJECT["project"]["dependencies"]}
-    distribution = {"skimage": "scikit-image"}
+    distribution = {"skimage": "scikit-image", "PIL": "pillow"}
     imported = set()
     for path in (ROOT / "unetlib").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

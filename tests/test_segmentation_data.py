@@ -65,7 +65,9 @@ class _Mirror(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture
 def mirror(tmp_path):
     root = tmp_path / "served"
-    shutil.copytree(SHARED / "isbi2012_em_membranes", root / "isbi2012_em_membranes")
+    for name in ("isbi2012", "dubai"):
+        folder = SOURCES[name]["folder"]
+        shutil.copytree(SHARED / folder, root / folder)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Mirror)
     server.root = root
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -75,15 +77,16 @@ def mirror(tmp_path):
 
 
 @needs_shared
-def test_fetch_downloads_verifies_and_then_works_offline(mirror, tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", ["isbi2012", "dubai"])
+def test_fetch_downloads_verifies_and_then_works_offline(mirror, tmp_path, monkeypatch, name):
     url, _ = mirror
     monkeypatch.setenv("UNETLIB_DATA", str(tmp_path / "cache"))
-    folder = fetch("isbi2012", base_url=url)
-    files = SOURCES["isbi2012"]["files"]
+    folder = fetch(name, base_url=url)
+    files = SOURCES[name]["files"]
     for path, digest in files.items():
         assert hashlib.sha256((folder / path).read_bytes()).hexdigest() == digest
     # A second call needs no network at all: point it at a dead address.
-    assert fetch("isbi2012", base_url="http://127.0.0.1:9") == folder
+    assert fetch(name, base_url="http://127.0.0.1:9") == folder
 
 
 @needs_shared

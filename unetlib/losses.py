@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from scipy.ndimage import distance_transform_edt, find_objects
 
-from unetlib._checks import boolean, label_image, number
+from unetlib._checks import boolean, integer, label_image, number, real_array
 
 __all__ = ["combined_loss", "dice_loss", "weight_map", "weighted_cross_entropy"]
 
@@ -75,8 +75,13 @@ def weight_map(instances: np.ndarray, w0: float = 10.0, sigma: float = 5.0, bala
     return weights.astype(np.float32)
 
 
-def _check_logits_and_target(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Refuse what PyTorch would broadcast, misread or silently ignore; return the target as int64."""
+def _check_logits_and_target(
+    logits: torch.Tensor, target: torch.Tensor, ignore_index: int | None = None
+) -> torch.Tensor:
+    """Refuse what PyTorch would broadcast, misread or silently ignore; return the target as int64.
+
+    Pixels whose target is ``ignore_index`` may hold that value, outside ``0..K-1``.
+    """
     if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
         raise TypeError(
             f"logits must be a float tensor (N, K, H, W), got {type(logits).__name__}"
@@ -101,21 +106,45 @@ def _check_logits_and_target(logits: torch.Tensor, target: torch.Tensor) -> torc
     if tuple(target.shape) != expected:
         raise ValueError(f"target must have shape {expected} (N, H, W of the logits), got {tuple(target.shape)}")
     classes = logits.shape[1]
-    if target.numel() and (int(target.min()) < 0 or int(target.max()) >= classes):
+    counted = target if ignore_index is None else target[target != ignore_index]
+    if counted.numel() and (int(counted.min()) < 0 or int(counted.max()) >= classes):
+        ignored = "" if ignore_index is None else f" (ignore_index={ignore_index} aside)"
         raise ValueError(
-            f"target holds values {int(target.min())}..{int(target.max())}, but the logits have "
+            f"target holds values {int(counted.min())}..{int(counted.max())}{ignored}, but the logits have "
             f"{classes} classes: class indices must be in 0..{classes - 1} (a 0/255 mask? decode it "
-            "with encoding='binary')"
+            "with encoding='binary'; an 'unlabelled' value? pass it as ignore_index)"
         )
     return target.long()
 
 
+def _check_class_weights(class_weights, classes: int, logits: torch.Tensor) -> torch.Tensor:
+    weights = real_array(class_weights, "class_weights", ndim=1, finite=True, shape_hint=f" ({classes} numbers)")
+    if len(weights) != classes or (weights < 0).any() or not (weights > 0).any():
+        raise ValueError(
+            f"class_weights must be {classes} numbers >= 0, one per class of the logits, not all 0; got "
+            f"{weights.tolist()} (e.g. unetlib.experiments.median_frequency_weights of the pixel counts)"
+        )
+    return torch.as_tensor(weights, device=logits.device, dtype=logits.dtype)
+
+
 def weighted_cross_entropy(
-    logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weights: torch.Tensor | None = None,
+    class_weights=None,
+    ignore_index: int | None = None,
 ) -> torch.Tensor:
     """Cross-entropy per pixel, times ``weights`` (e.g. :func:`weight_map`), averaged.
 
     Shapes: logits ``(N, K, H, W)``, target ``(N, H, W)`` class indices, weights ``(N, H, W)``.
+
+    Args:
+        logits, target, weights: as above; ``weights`` is a weight per pixel.
+        class_weights: optional ``K`` weights, one per class (rare classes weighted up). The
+            mean is then weighted too, as in ``F.cross_entropy(weight=...)``: the sum of
+            ``class_weights[target] * loss`` over the sum of ``class_weights[target]``.
+        ignore_index: a target value whose pixels count for nothing (an "unlabelled" class),
+            as in ``F.cross_entropy(ignore_index=...)``; it may lie outside ``0..K-1``.
 
     Example:
         With equal logits for 2 classes every pixel's cross-entropy is ln 2; weights of 2 double it.
@@ -127,24 +156,47 @@ def weighted_cross_entropy(
         >>> round(weighted_cross_entropy(logits, target, torch.full((1, 3, 3), 2.0)).item(), 4)
         1.3863
     """
-    target = _check_logits_and_target(logits, target)
-    per_pixel = F.cross_entropy(logits, target, reduction="none")
-    if weights is None:
-        return per_pixel.mean()
-    if weights.shape != per_pixel.shape:
+    if ignore_index is not None:
+        ignore_index = integer(ignore_index, "ignore_index")
+    target = _check_logits_and_target(logits, target, ignore_index)
+    kept = torch.ones_like(target, dtype=logits.dtype) if ignore_index is None else (target != ignore_index).to(logits)
+    # Ignored pixels get class 0 in the lookup below; `kept` then multiplies their loss by 0.
+    safe_target = target if ignore_index is None else torch.where(target == ignore_index, 0, target)
+    per_pixel = F.cross_entropy(logits, safe_target, reduction="none")
+    if weights is not None and weights.shape != per_pixel.shape:
         raise ValueError(
             f"weights must have shape {tuple(per_pixel.shape)} like the target, got {tuple(weights.shape)}"
         )
-    return (per_pixel * weights).mean()
+    # Each pixel's share of the mean: 1, or its class's weight; 0 where ignored.
+    share = kept
+    if class_weights is not None:
+        share = share * _check_class_weights(class_weights, logits.shape[1], logits)[safe_target]
+    loss = per_pixel * share if weights is None else per_pixel * share * weights
+    total = share.sum()
+    # Every pixel ignored: no loss, rather than 0 / 0.
+    return loss.sum() / total if total > 0 else loss.sum()
 
 
-def dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
-    """1 - soft Dice of the softmax probabilities, averaged over the classes except background (0).
+def dice_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    smooth: float = 1.0,
+    background: int | None = 0,
+    ignore_index: int | None = None,
+) -> torch.Tensor:
+    """1 - soft Dice of the softmax probabilities, averaged over the classes except ``background``.
 
     Soft: the probabilities themselves are used, so the loss has a gradient everywhere. ``smooth``
     keeps it defined (and 0) when a class is absent from both prediction and target.
 
     Shapes: logits ``(N, K, H, W)``, target ``(N, H, W)`` class indices; returns a scalar.
+
+    Args:
+        logits, target: as above.
+        smooth: added to the Dice's numerator and denominator.
+        background: the class left out of the mean (0: the binary chapters' background), or
+            None to average over every class (land-cover classes are all of interest).
+        ignore_index: a target value whose pixels count for nothing, in prediction and target.
 
     Example:
         Confident and right gives almost 0; confident and wrong almost 1.
@@ -156,23 +208,43 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -
 
         (Wrong: class 1's soft Dice is (2 * 0 + 1) / (4 + 1) = 0.2, with ``smooth`` = 1.)
     """
-    target = _check_logits_and_target(logits, target)
+    if ignore_index is not None:
+        ignore_index = integer(ignore_index, "ignore_index")
+    target = _check_logits_and_target(logits, target, ignore_index)
     smooth = number(smooth, "smooth", minimum=0, hint=" (added to the Dice's numerator and denominator)")
-    if logits.shape[1] < 2:
-        raise ValueError(f"logits need at least 2 classes (background and one more), got shape {tuple(logits.shape)}")
+    classes = logits.shape[1]
+    if background is not None:
+        background = integer(background, "background", minimum=0, maximum=classes - 1, hint=" (or None)")
+        if classes < 2:
+            raise ValueError(
+                f"logits need at least 2 classes (background and one more), got shape {tuple(logits.shape)}"
+            )
     probabilities = logits.softmax(dim=1)
-    one_hot = F.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).to(probabilities.dtype)
+    kept = torch.ones_like(target, dtype=probabilities.dtype)
+    if ignore_index is not None:
+        kept = (target != ignore_index).to(probabilities.dtype)
+        target = torch.where(target == ignore_index, 0, target)
+    # Ignored pixels vanish from both sides: their probabilities and their one-hot targets.
+    probabilities = probabilities * kept[:, None]
+    one_hot = F.one_hot(target, classes).permute(0, 3, 1, 2).to(probabilities.dtype) * kept[:, None]
     dims = (0, 2, 3)
     intersection = (probabilities * one_hot).sum(dims)
     total = probabilities.sum(dims) + one_hot.sum(dims)
     per_class = (2 * intersection + smooth) / (total + smooth)
-    return 1 - per_class[1:].mean()
+    scored = [k for k in range(classes) if k != background]
+    return 1 - per_class[scored].mean()
 
 
 def combined_loss(
-    logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None, dice_weight: float = 1.0
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weights: torch.Tensor | None = None,
+    dice_weight: float = 1.0,
+    class_weights=None,
+    ignore_index: int | None = None,
+    background: int | None = 0,
 ) -> torch.Tensor:
-    """Weighted cross-entropy plus ``dice_weight`` times the Dice loss (shapes as for both).
+    """Weighted cross-entropy plus ``dice_weight`` times the Dice loss (arguments as for both).
 
     Example:
         >>> logits, target = torch.zeros(1, 2, 2, 2), torch.tensor([[[0, 1], [1, 0]]])
@@ -181,4 +253,5 @@ def combined_loss(
         True
     """
     dice_weight = number(dice_weight, "dice_weight", minimum=0)
-    return weighted_cross_entropy(logits, target, weights) + dice_weight * dice_loss(logits, target)
+    cross_entropy = weighted_cross_entropy(logits, target, weights, class_weights, ignore_index)
+    return cross_entropy + dice_weight * dice_loss(logits, target, background=background, ignore_index=ignore_index)

@@ -11,9 +11,19 @@ from __future__ import annotations
 import numpy as np
 from skimage.metrics import adapted_rand_error
 
-from unetlib._checks import integer, number, to_numpy
+from unetlib._checks import integer, number, real_array, to_numpy
 
-__all__ = ["confusion_matrix", "dice", "iou", "mean_iou", "object_f1", "per_class_iou", "pixel_error", "rand_error"]
+__all__ = [
+    "confusion_matrix",
+    "dice",
+    "iou",
+    "iou_from_confusion",
+    "mean_iou",
+    "object_f1",
+    "per_class_iou",
+    "pixel_error",
+    "rand_error",
+]
 
 
 def _binary(mask, name: str) -> np.ndarray:
@@ -228,7 +238,23 @@ def per_class_iou(prediction, truth, num_classes: int, ignore_index: int | None 
         >>> per_class_iou(np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2]), num_classes=4).round(3)
         array([1. , 0.5, 0.5, nan])
     """
-    matrix = confusion_matrix(prediction, truth, num_classes, ignore_index)
+    return iou_from_confusion(confusion_matrix(prediction, truth, num_classes, ignore_index))
+
+
+def iou_from_confusion(matrix) -> np.ndarray:
+    """Every class's IoU from a confusion matrix ``C[true, predicted]`` (see :func:`confusion_matrix`).
+
+    Class ``k``'s true positives are ``C[k, k]``; its false negatives the rest of row ``k``, its
+    false positives the rest of column ``k``. Pooling the pixels of many images is adding their
+    matrices. NaN for a class with an empty row and column.
+
+    Example:
+        >>> iou_from_confusion(np.array([[3, 1], [0, 2]])).round(3)
+        array([0.75 , 0.667])
+    """
+    matrix = real_array(matrix, "matrix", ndim=2)
+    if matrix.shape[0] != matrix.shape[1] or (matrix < 0).any():
+        raise ValueError(f"matrix must be a square table of counts (K, K), >= 0, got shape {matrix.shape}")
     true_positive = np.diag(matrix).astype(np.float64)
     union = matrix.sum(axis=0) + matrix.sum(axis=1) - true_positive
     with np.errstate(invalid="ignore", divide="ignore"):

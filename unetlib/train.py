@@ -13,6 +13,7 @@ code hidden in a file. Resuming from a checkpoint continues exactly where traini
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -30,7 +31,7 @@ from torch.nn.parallel import DistributedDataParallel
 from unetlib._checks import boolean, choice, integer, model_device, number
 from unetlib.distributed import GlobalBatches, Ranks, all_sum, join
 from unetlib.losses import weighted_cross_entropy
-from unetlib.metrics import dice, per_class_iou
+from unetlib.metrics import dice, mean_iou, per_class_iou
 from unetlib.model import UNet, UNetConfig
 
 __all__ = [
@@ -161,6 +162,7 @@ def fit(
     on_epoch_end: Callable[[int, dict[str, list[float]]], bool | None] | None = None,
     sync_batch_norm: bool = False,
     compile: bool = False,
+    ignore_index: int | None = None,
 ) -> dict[str, list[float]]:
     """Train ``model`` with Adam and return the history of each epoch.
 
@@ -208,6 +210,10 @@ def fit(
             on the CPU is an error.
         compile: run the model through :func:`torch.compile` (a first step that takes minutes,
             faster steps after it; worth it for long GPU runs).
+        ignore_index: a target value that marks unlabelled pixels (it may lie outside
+            ``0..K-1``): the default loss and the validation scores leave them out. A ``loss``
+            of your own must leave them out itself (e.g. ``weighted_cross_entropy(...,
+            ignore_index=...)``).
 
     Returns:
         ``{"epoch": [...], "train_loss": [...], "val_loss": [...], "val_dice": [...]}``; with
@@ -241,6 +247,8 @@ def fit(
     if on_epoch_end is not None and not callable(on_epoch_end):
         raise TypeError(f"on_epoch_end must be a function on_epoch_end(epoch, history), got {on_epoch_end!r}")
     sync_batch_norm, compile = boolean(sync_batch_norm, "sync_batch_norm"), boolean(compile, "compile")
+    if ignore_index is not None:
+        ignore_index = integer(ignore_index, "ignore_index")
     device = choose_device(device)
     if sync_batch_norm and device.type != "cuda":
         raise ValueError(
@@ -273,6 +281,7 @@ def fit(
             on_epoch_end,
             sync_batch_norm,
             compile,
+            ignore_index,
             ranks,
         )
     finally:
@@ -299,6 +308,7 @@ def _fit(
     on_epoch_end,
     sync_batch_norm,
     compile,
+    ignore_index,
     ranks: Ranks,
 ):
     """The training loop of :func:`fit`, its arguments checked and its process group joined."""
@@ -306,7 +316,7 @@ def _fit(
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    loss_function = loss or weighted_cross_entropy
+    loss_function = loss or _default_loss(ignore_index)
     autocast = (device.type == "cuda") if amp is None else bool(amp)
     amp_dtype = _amp_dtype(device) if autocast else None
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
@@ -390,7 +400,13 @@ def _fit(
             if val is not None:
                 # Every rank scores the whole validation set: the same weights give the same numbers.
                 scores = evaluate(
-                    model, val, device=device, loss=loss_function, batch_size=batch_size, channels_last=channels_last
+                    model,
+                    val,
+                    device=device,
+                    loss=loss_function,
+                    batch_size=batch_size,
+                    channels_last=channels_last,
+                    ignore_index=ignore_index,
                 )
                 history["val_loss"].append(scores["loss"])
                 history["val_dice"].append(scores["dice"])
@@ -487,6 +503,12 @@ def _seed_epoch(dataset, seed: int, epoch: int, rank: int = 0) -> None:
 
 
 @torch.no_grad()
+def _default_loss(ignore_index: int | None) -> LossFunction:
+    if ignore_index is None:
+        return weighted_cross_entropy
+    return functools.partial(weighted_cross_entropy, ignore_index=ignore_index)
+
+
 def evaluate(
     model: nn.Module,
     dataset: torch.utils.data.Dataset,
@@ -494,15 +516,19 @@ def evaluate(
     loss: LossFunction | None = None,
     batch_size: int = 4,
     channels_last: bool = False,
+    ignore_index: int | None = None,
 ) -> dict[str, float]:
     """Mean loss and foreground Dice (class 1 vs rest, over all pixels) of ``model`` on ``dataset``
     (``channels_last``: pass the batches channels-last, as :func:`fit` trains).
 
     With more than two classes, also ``"mean_iou"`` and ``"iou_<k>"`` for every class ``k``
     (:func:`~unetlib.metrics.per_class_iou` over all the pixels; NaN for a class that is
-    neither in the targets nor predicted)."""
+    neither in the targets nor predicted). Pixels whose target is ``ignore_index`` are left
+    out of every score (and of the default loss)."""
     device = model_device(model) if device is None else choose_device(device)
-    loss_function = loss or weighted_cross_entropy
+    if ignore_index is not None:
+        ignore_index = integer(ignore_index, "ignore_index")
+    loss_function = loss or _default_loss(ignore_index)
     was_training = model.training
     model.eval()
     losses, predictions, targets, classes = [], [], [], 2
@@ -519,10 +545,12 @@ def evaluate(
         model.train(was_training)
     prediction = torch.cat([p.flatten() for p in predictions])
     truth = torch.cat([t.flatten() for t in targets])
+    if ignore_index is not None:
+        prediction, truth = prediction[truth != ignore_index], truth[truth != ignore_index]
     scores = {"loss": float(sum(losses) / len(dataset)), "dice": dice(prediction == 1, truth == 1)}
     if classes > 2:
         ious = per_class_iou(prediction, truth, classes)
-        scores["mean_iou"] = float(np.nanmean(ious)) if np.isfinite(ious).any() else float("nan")
+        scores["mean_iou"] = mean_iou(prediction, truth, classes)
         scores |= {f"iou_{k}": float(value) for k, value in enumerate(ious)}
     return scores
 

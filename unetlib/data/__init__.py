@@ -14,10 +14,14 @@ from unetlib.data.augment import Augment, RandomCrops, elastic_deform, flip_rota
 from unetlib.data.download import DATA_ENV, data_home, fetch
 from unetlib.data.pictures import XO_CLASSES, logo, xo_canvas, xo_dataset, xo_glyph
 from unetlib.data.segmentation import (
+    DUBAI_CLASSES,
+    DUBAI_PALETTE,
+    UNLABELLED,
     SegmentationDataset,
     decode_mask,
     fill_gaps,
     load_bbbc039,
+    load_dubai,
     load_isbi2012,
     normalise_percentile,
     read_image,
@@ -27,9 +31,12 @@ from unetlib.data.synthetic import synthetic_cells
 
 __all__ = [
     "Augment",
+    "DUBAI_CLASSES",
+    "DUBAI_PALETTE",
     "DATA_ENV",
     "RandomCrops",
     "SegmentationDataset",
+    "UNLABELLED",
     "XO_CLASSES",
     "data_home",
     "decode_mask",
@@ -39,6 +46,7 @@ __all__ = [
     "flip_rotate",
     "intensity_jitter",
     "load_bbbc039",
+    "load_dubai",
     "load_isbi2012",
     "logo",
     "normalise_percentile",

@@ -178,6 +178,8 @@ class RandomCrops(torch.utils.data.Dataset):
         seed: seed of the crop positions and augmentations (``fit`` reseeds it every epoch).
         fixed: item ``i`` is the same crop every time it is read (seeded by ``(seed, i)``): for
             validation sets, so that every evaluation scores the same pixels.
+        elastic: with ``augment``, the probability of an elastic deformation (0 for scenes
+            whose shapes should not bend, such as roads and buildings seen from above).
 
     Items:
         ``(image, target)`` or ``(image, target, weights)`` tensors.
@@ -193,6 +195,7 @@ class RandomCrops(torch.utils.data.Dataset):
         augment: bool = True,
         seed: int = 0,
         fixed: bool = False,
+        elastic: float = 0.5,
     ):
         crop, samples = integer(crop, "crop", minimum=1), integer(samples, "samples", minimum=1)
         augment, fixed = boolean(augment, "augment"), boolean(fixed, "fixed")
@@ -204,7 +207,7 @@ class RandomCrops(torch.utils.data.Dataset):
         self.images, self.targets, self.weights = list(images), list(targets), weights
         self.samples, self.seed, self.fixed = samples, seed, fixed
         self.transform = Augment(
-            crop=crop, elastic=0.5 if augment else 0.0, intensity=augment, flips=augment, seed=seed
+            crop=crop, elastic=elastic if augment else 0.0, intensity=augment, flips=augment, seed=seed
         )
 
     def __len__(self) -> int:

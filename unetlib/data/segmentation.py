@@ -15,6 +15,7 @@ from typing import Callable, Sequence, Union
 import numpy as np
 import torch
 from scipy.ndimage import grey_dilation, grey_erosion
+from PIL import Image
 from skimage.io import imread
 from skimage.measure import label
 
@@ -24,7 +25,11 @@ __all__ = [
     "SegmentationDataset",
     "decode_mask",
     "fill_gaps",
+    "DUBAI_CLASSES",
+    "DUBAI_PALETTE",
+    "UNLABELLED",
     "load_bbbc039",
+    "load_dubai",
     "load_isbi2012",
     "normalise_percentile",
     "read_image",
@@ -306,3 +311,49 @@ def load_isbi2012() -> tuple[list[np.ndarray], list[np.ndarray]]:
         interior = decode_mask(read_image(label_file), "binary", source=str(label_file))
         membranes.append(1 - interior)
     return images, membranes
+
+
+# The Dubai aerial set's classes, in this order, and the colours its mask PNGs actually hold
+# (counted in Chapter 10; the set's classes.json lists other colours, the annotation tool's).
+DUBAI_CLASSES = ("building", "land", "road", "vegetation", "water")
+UNLABELLED = 255
+DUBAI_PALETTE = {
+    (60, 16, 152): 0,  # building   #3C1098
+    (132, 41, 246): 1,  # land (unpaved)  #8429F6
+    (110, 193, 228): 2,  # road   #6EC1E4
+    (254, 221, 58): 3,  # vegetation   #FEDD3A
+    (226, 169, 41): 4,  # water   #E2A929
+    (155, 155, 155): UNLABELLED,  # "unlabeled"   #9B9B9B
+    (0, 0, 0): UNLABELLED,  # a few stray black pixels, in no class list
+}
+
+
+def load_dubai() -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
+    """The Dubai aerial land-cover set (Tiles 1-6, 54 scenes): names, images and class maps.
+
+    The files come from :func:`~unetlib.data.download.fetch` (downloaded and verified once, then
+    cached). Images are 8-bit RGB JPEGs, returned as float32 ``(3, H, W)`` in [0, 1]. Masks are
+    colour PNGs (Tiles 2 and 4 palette-mode ones, read as RGB), decoded with
+    :data:`DUBAI_PALETTE` into class indices 0..4 (:data:`DUBAI_CLASSES`), with
+    :data:`UNLABELLED` (255) for the "unlabeled" colour and the stray black pixels.
+
+    Returns:
+        ``names`` (``"Tile 1/image_part_001"``, ...), ``images`` and ``targets`` (int64 ``(H, W)``),
+        in tile and part order.
+    """
+    from unetlib.data.download import fetch
+
+    folder = fetch("dubai")
+    names, images, targets = [], [], []
+    for tile in range(1, 7):
+        for part in range(1, 10):
+            stem = f"Tile {tile}/%s/image_part_{part:03d}"
+            image = read_image(folder / f"{stem % 'images'}.jpg")
+            mask_file = folder / f"{stem % 'masks'}.png"
+            # Pillow reads a palette PNG as indices into its own colour table: convert to RGB first.
+            with Image.open(mask_file) as opened:
+                mask = np.asarray(opened.convert("RGB"))
+            names.append(f"Tile {tile}/image_part_{part:03d}")
+            images.append(np.moveaxis(image[..., :3], -1, 0).astype(np.float32) / 255)
+            targets.append(decode_mask(mask, DUBAI_PALETTE, source=str(mask_file)))
+    return names, images, targets
