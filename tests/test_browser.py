@@ -358,7 +358,7 @@ def test_chapter_7_results_table_figures_and_solutions(server, browser):
         "learning rate against the training step",
         "shaded band for the spread",
     )
-    _solutions_hidden_then_open(page, path, expected=4)
+    _solutions_hidden_then_open(page, path, expected=5)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
 
@@ -403,5 +403,25 @@ def test_search_finds_transposed_convolution(server, browser):
     page.wait_for_selector("#search-results li", timeout=20_000)
     links = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.href)")
     assert any("05_transposed_conv.html" in link for link in links), links
+    assert visit.errors == [] and visit.outside_requests == []
+    page.close()
+
+
+def test_chapter_10_results_table_figures_and_solutions(server, browser):
+    path = "notebooks/10_aerial.html"
+    visit = PageVisit(browser, server, path)
+    page = visit.page
+    results = page.locator("table", has_text="plain loop").inner_text()
+    assert "recipe" in results and "stretched one by one" in results
+    assert len(re.findall(r"\d\.\d{3} ± \d\.\d{3}", results)) == 6  # 6 trainings, mean IoU each
+    _one_figure_each(
+        page,
+        "mask painted in the set's five class colours",
+        "share of labelled pixels per class",
+        "Grouped bars of the IoU",
+        "confusion matrix of the model trained on this page",
+        "error map with the wrongly predicted pixels",
+    )
+    _solutions_hidden_then_open(page, path, expected=4)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()

@@ -12,6 +12,11 @@ import torch
 import torch.nn.functional as F
 
 from unetlib.exercises import (
+    check_class_weights,
+    check_decode_palette,
+    check_iou_from_confusion,
+    check_object_matching,
+    check_weighted_cross_entropy,
     check_border_weight,
     check_cells_from_membranes,
     check_dice,
@@ -565,6 +570,39 @@ def test_check_object_f1():
     assert "harmonic mean" in check_object_f1(lambda m, p, t: (m / p + m / t) / 2).message
 
 
+def _matches_with_skimage(predicted, truth):
+    """Matches found independently: scikit-image's contingency table of the two labellings."""
+    from skimage.metrics import contingency_table
+
+    table = contingency_table(truth, predicted).toarray()[1:, 1:]  # objects only
+    sizes_true = np.bincount(truth.ravel())[1:][:, None]
+    sizes_predicted = np.bincount(predicted.ravel())[1:][None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = table / (sizes_true + sizes_predicted - table)
+    return int((np.nan_to_num(iou) > 0.5).sum())
+
+
+def test_check_object_matching_names_each_mistake():
+    from unetlib.metrics import object_f1
+
+    assert check_object_matching(lambda p, t: object_f1(p, t)["matched"]).passed
+    assert check_object_matching(_matches_with_skimage).passed
+    assert "background" in check_object_matching(lambda p, t: object_f1(p + 1, t + 1)["matched"]).message
+
+    def at_least_half(p, t):
+        return sum(
+            ((p == a) & (t == b)).sum() / ((p == a) | (t == b)).sum() >= 0.5
+            for a in np.unique(p[p > 0])
+            for b in np.unique(t[t > 0])
+        )
+
+    assert "exactly 0.5" in check_object_matching(at_least_half).message
+    assert (
+        "overlapping is not enough"
+        in check_object_matching(lambda p, t: sum(((p == a) & (t > 0)).any() for a in np.unique(p[p > 0]))).message
+    )
+
+
 # ---- Chapter 9 -------------------------------------------------------------------------------
 
 
@@ -672,3 +710,62 @@ def test_check_conv2d_explains_a_right_shaped_answer_from_transposed_loops():
 
     result = check_conv2d(right_on_squares)
     assert not result.passed and "values differ" in result.message
+
+
+# ---- Chapter 10 ------------------------------------------------------------------------------
+
+
+def test_check_iou_from_confusion_against_the_library_and_its_hints():
+    from unetlib.metrics import iou_from_confusion
+
+    assert check_iou_from_confusion(iou_from_confusion).passed
+    assert "recall" in check_iou_from_confusion(lambda m: np.diag(m) / m.sum(1)).message
+    assert "precision" in check_iou_from_confusion(lambda m: np.diag(m) / m.sum(0)).message
+    assert "Dice" in check_iou_from_confusion(lambda m: 2 * np.diag(m) / (m.sum(0) + m.sum(1))).message
+    assert "NaN" in check_iou_from_confusion(lambda m: np.nan_to_num(iou_from_confusion(m))).message
+    assert "one IoU per class" in check_iou_from_confusion(lambda m: np.trace(m) / m.sum()).message
+
+
+def test_check_class_weights_against_the_library_and_its_hints():
+    from unetlib.experiments import median_frequency_weights
+
+    assert check_class_weights(median_frequency_weights).passed
+    assert "1 / f" in check_class_weights(lambda c: c.sum() / c).message
+    assert "upside down" in check_class_weights(lambda c: 1 / median_frequency_weights(c)).message
+    assert "mean frequency" in check_class_weights(lambda c: np.mean(c / c.sum()) / (c / c.sum())).message
+
+
+def test_check_decode_palette_against_decode_mask_and_its_hints():
+    from unetlib.data import decode_mask
+
+    assert check_decode_palette(lambda mask, palette: decode_mask(mask, palette)).passed
+
+    def by_sum(mask, palette):
+        total, out = mask.astype(int).sum(-1), np.zeros(mask.shape[:2], int)
+        for colour, index in palette.items():
+            out[total == sum(colour)] = index
+        return out
+
+    def silent(mask, palette):
+        out = np.zeros(mask.shape[:2], int)
+        for colour, index in palette.items():
+            out[(mask == colour).all(-1)] = index
+        return out
+
+    assert "channel by channel" in check_decode_palette(by_sum).message
+    assert "without an error" in check_decode_palette(silent).message
+    assert "one class index per pixel" in check_decode_palette(lambda mask, palette: mask).message
+
+
+def test_check_weighted_cross_entropy_against_pytorch_and_its_hints():
+    def by_hand(logits, target, weights):
+        log_p = logits.log_softmax(1).gather(1, target[:, None])[:, 0]
+        return -(weights[target] * log_p).sum() / weights[target].sum()
+
+    assert check_weighted_cross_entropy(lambda z, t, w: F.cross_entropy(z, t, weight=w)).passed
+    assert check_weighted_cross_entropy(by_hand).passed
+    per_pixel_mean = check_weighted_cross_entropy(
+        lambda z, t, w: (w[t] * F.cross_entropy(z, t, reduction="none")).mean()
+    )
+    assert "sum of the pixels' class weights" in per_pixel_mean.message
+    assert "unweighted" in check_weighted_cross_entropy(lambda z, t, w: F.cross_entropy(z, t)).message

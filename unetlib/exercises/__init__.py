@@ -29,20 +29,35 @@ from unetlib.exercises.chapter4 import (
 )
 from unetlib.exercises.chapter5 import check_conv_transpose, check_output_padding, check_transpose_output_size
 from unetlib.exercises.chapter6 import check_is_valid_size, check_unet_output_size, check_up_forward
-from unetlib.exercises.chapter7 import check_border_weight, check_dataset, check_dice, check_object_f1
+from unetlib.exercises.chapter7 import (
+    check_border_weight,
+    check_dataset,
+    check_dice,
+    check_object_f1,
+    check_object_matching,
+)
 from unetlib.exercises.chapter8 import check_mirror_pad, check_tile_count, check_valid_margin
 from unetlib.exercises.chapter9 import check_cells_from_membranes, check_dihedral_average, check_pixel_error
+from unetlib.exercises.chapter10 import (
+    check_class_weights,
+    check_decode_palette,
+    check_iou_from_confusion,
+    check_weighted_cross_entropy,
+)
 
 __all__ = [
     "CheckResult",
     "check_border_weight",
     "check_cells_from_membranes",
+    "check_class_weights",
     "check_conv2d",
     "check_conv2d_same",
     "check_conv_transpose",
     "check_dataset",
+    "check_decode_palette",
     "check_cross_entropy",
     "check_dense_output_size",
+    "check_iou_from_confusion",
     "check_is_valid_size",
     "check_linear_to_conv1x1",
     "check_mirror_pad",
@@ -53,6 +68,7 @@ __all__ = [
     "check_multichannel_conv",
     "check_mystery_kernel",
     "check_object_f1",
+    "check_object_matching",
     "check_output_padding",
     "check_output_size",
     "check_parameter_count",
@@ -64,6 +80,7 @@ __all__ = [
     "check_unet_output_size",
     "check_up_forward",
     "check_valid_margin",
+    "check_weighted_cross_entropy",
     "mystery_pairs",
     "output_size_cases",
 ]

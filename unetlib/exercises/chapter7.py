@@ -1,4 +1,5 @@
-"""Chapter 7's exercises: Dice, the paper's border weight, object F1 from counts, a Dataset.
+"""Chapter 7's exercises: Dice, the paper's border weight, object F1 from counts, a Dataset,
+and matching predicted objects to true ones by IoU.
 
 Example:
     >>> check_object_f1(lambda matched, predicted, true: 2 * matched / (predicted + true))
@@ -14,7 +15,7 @@ import numpy as np
 
 from unetlib.exercises._common import CheckResult, _call, _show
 
-__all__ = ["check_border_weight", "check_dataset", "check_dice", "check_object_f1"]
+__all__ = ["check_border_weight", "check_dataset", "check_dice", "check_object_f1", "check_object_matching"]
 
 
 def check_dice(function: Callable[[np.ndarray, np.ndarray], float]) -> CheckResult:
@@ -138,3 +139,72 @@ def check_dataset(dataset_class: type) -> CheckResult:
     return CheckResult(
         True, "your dataset serves paired tensors that a DataLoader batches as (N, 1, H, W) and (N, H, W)."
     )
+
+
+def _matching_cases() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Instance label pairs (predicted, true), each with one of the traps of matching in it."""
+    truth = np.zeros((10, 12), np.int64)
+    truth[1:4, 1:4] = 1  # 9 px
+    truth[1:4, 6:10] = 2  # 12 px
+    truth[6:9, 1:5] = 3  # 12 px
+    truth[6:9, 8:12] = 4  # 12 px
+    predicted = np.zeros_like(truth)
+    predicted[1:4, 1:4] = 5  # exactly object 1: IoU 1 (labels need not agree)
+    predicted[1:4, 6:9] = 7  # most of object 2: IoU 9/12
+    predicted[6:9, 2:6] = 2  # overlaps object 3: IoU 9/15
+    predicted[8:10, 10:12] = 8  # grazes object 4: IoU 2/14, no match
+    # Two predicted halves of one true object: each has an IoU of exactly 0.5; neither matches.
+    halves_truth = np.ones((4, 8), np.int64)
+    halves = np.ones_like(halves_truth)
+    halves[:, 4:] = 2
+    # Nothing predicted: no match, though the two backgrounds overlap by more than half.
+    small_truth = np.zeros((3, 3), np.int64)
+    small_truth[1:, 1:] = 1
+    return [(predicted, truth), (halves, halves_truth), (np.zeros_like(small_truth), small_truth)]
+
+
+def _matches(predicted: np.ndarray, truth: np.ndarray, background: bool = False, rule=lambda iou: iou > 0.5) -> int:
+    """Pairs of objects whose IoU passes ``rule``, counted pair by pair over pixel sets."""
+    count = 0
+    for p in np.unique(predicted if background else predicted[predicted > 0]):
+        for t in np.unique(truth if background else truth[truth > 0]):
+            a, b = predicted == p, truth == t
+            count += bool(rule((a & b).sum() / (a | b).sum()))
+    return count
+
+
+# Typical wrong answers, each as the count it would give, with what to say.
+_MATCHING_MISTAKES = [
+    (lambda p, t: _matches(p, t, background=True), "label 0 is the background, not an object: leave it out"),
+    (
+        lambda p, t: _matches(p, t, rule=lambda iou: iou >= 0.5),
+        "an IoU of exactly 0.5 is not a match: the rule is IoU above 0.5 (> 0.5)",
+    ),
+    (
+        lambda p, t: _matches(p, t, rule=lambda iou: iou > 0),
+        "overlapping is not enough: the IoU of the two objects' pixels must exceed 0.5",
+    ),
+]
+
+
+def check_object_matching(function: Callable[[np.ndarray, np.ndarray], int]) -> CheckResult:
+    """Check a reader's ``function(predicted, truth)`` on instance label images (0 background):
+    the number of predicted objects that match a true object with IoU above 0.5 (each object
+    in at most one match), as :func:`unetlib.metrics.object_f1` counts them. The reference
+    counts pixel sets pair by pair."""
+    cases = _matching_cases()
+    answers = []
+    for predicted, truth in cases:
+        got, problem = _call(function, predicted.copy(), truth.copy(), number=True)
+        if problem:
+            return CheckResult(False, problem)
+        answers.append(float(got))
+    expected = [_matches(p, t) for p, t in cases]
+    if answers == expected:
+        return CheckResult(True, "your matching counts every case right, the IoU of exactly 0.5 included.")
+    wrong = next(k for k in range(len(cases)) if answers[k] != expected[k])
+    message = f"in case {wrong + 1} you count {answers[wrong]:g} matches, there are {expected[wrong]}"
+    for mistake, hint in _MATCHING_MISTAKES:
+        if answers == [mistake(p, t) for p, t in cases]:
+            return CheckResult(False, f"{message}: {hint}")
+    return CheckResult(False, f"{message}: compare objects by their pixel sets, whatever their label numbers")
