@@ -465,8 +465,8 @@ def score_multiclass(segment, images, targets, num_classes: int, ignore_index: i
     pixel accuracy.
 
     Returns:
-        ``{"confusion": K x K list, "iou": K floats (NaN: class absent and never predicted),
-        "mean_iou": float, "accuracy": float}``.
+        A dict: ``"confusion"``, the ``K x K`` counts as a list of lists; ``"iou"``, ``K``
+        floats (NaN for a class absent and never predicted); ``"mean_iou"``; ``"accuracy"``.
     """
     matrix = np.zeros((num_classes, num_classes), np.int64)
     for image, target in zip(images, targets):

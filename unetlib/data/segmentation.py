@@ -313,10 +313,12 @@ def load_isbi2012() -> tuple[list[np.ndarray], list[np.ndarray]]:
     return images, membranes
 
 
-# The Dubai aerial set's classes, in this order, and the colours its mask PNGs actually hold
-# (counted in Chapter 10; the set's classes.json lists other colours, the annotation tool's).
+#: The Dubai aerial set's five classes, in the order of their indices 0..4.
 DUBAI_CLASSES = ("building", "land", "road", "vegetation", "water")
+#: The class index of unlabelled pixels: an ignore index, outside 0..4.
 UNLABELLED = 255
+#: The colours the set's mask PNGs actually hold, each with its class index (counted in
+#: Chapter 10; the set's classes.json lists other colours, the annotation tool's).
 DUBAI_PALETTE = {
     (60, 16, 152): 0,  # building   #3C1098
     (132, 41, 246): 1,  # land (unpaved)  #8429F6
