@@ -13,7 +13,8 @@ test tile: its confusion matrix, every class's IoU, mean IoU and pixel accuracy.
 - ``augment``: + flips and rotations; then, all with augmentation, the losses:
   ``weighted`` (cross-entropy with median-frequency class weights), ``weighted+dice``
   (that plus the Dice loss), ``recipe`` (the Dice loss alone, the chapter's recipe and
-  ``train_multiclass``'s default);
+  ``train_multiclass``'s default); ``no-flips``: the recipe without flips (for the chapter's
+  exercise that asks which of its two parts matters more);
 - ``per-image``: the recipe on images each stretched by its own 1st and 99.8th percentiles
   per channel (:func:`unetlib.data.normalise_percentile`, Chapter 7's choice for fluorescence),
   training and test alike, instead of one normalisation from the training set's statistics;
@@ -49,6 +50,7 @@ CONFIGURATIONS = {
     "weighted": dict(augment=True, loss="weighted"),
     "weighted+dice": dict(augment=True, loss="weighted+dice"),
     "recipe": dict(augment=True, loss="dice"),
+    "no-flips": dict(augment=False, loss="dice"),
 }
 
 DESCRIPTIONS = {
@@ -158,9 +160,8 @@ def main() -> None:
         f"of 8) and scored on the whole of Tile {TEST_TILE}; 'random-split' also on held-out random patches",
         "test_tile": TEST_TILE,
         "steps": STEPS,
-        "configurations": {
-            name: CONFIGURATIONS.get(name, "recipe, on 80 % of 256x256 patches") for name in args.configurations
-        },
+        # Every configuration the file holds rows of, described.
+        "configurations": {name: DESCRIPTIONS[name] for name in dict.fromkeys(row["configuration"] for row in rows)},
         **provenance(args.seeds),
         "rows": rows,
     }

@@ -422,6 +422,6 @@ def test_chapter_10_results_table_figures_and_solutions(server, browser):
         "confusion matrix of the model trained on this page",
         "error map with the wrongly predicted pixels",
     )
-    _solutions_hidden_then_open(page, path, expected=4)
+    _solutions_hidden_then_open(page, path, expected=5)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()

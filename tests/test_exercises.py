@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from unetlib.exercises import (
+    check_ablation_guess,
     check_class_weights,
     check_decode_palette,
     check_iou_from_confusion,
@@ -769,3 +770,19 @@ def test_check_weighted_cross_entropy_against_pytorch_and_its_hints():
     )
     assert "sum of the pixels' class weights" in per_pixel_mean.message
     assert "unweighted" in check_weighted_cross_entropy(lambda z, t, w: F.cross_entropy(z, t)).message
+
+
+def test_check_ablation_guess_reads_the_measurement():
+    from unetlib.experiments import load_results
+
+    rows = load_results("chapter10_aerial")["rows"]
+
+    def mean(configuration):
+        return np.mean([r["test_tile"]["mean_iou"] for r in rows if r["configuration"] == configuration])
+
+    # Worked out here from the file, independently of the check.
+    right = "flips" if mean("recipe") - mean("no-flips") > mean("recipe") - mean("augment") else "dice"
+    assert check_ablation_guess(right).passed
+    assert check_ablation_guess(right.upper()).passed
+    assert "answer" in check_ablation_guess("both").message
+    assert "without flips the mean IoU falls by" in check_ablation_guess(right).message

@@ -465,8 +465,9 @@ def score_multiclass(segment, images, targets, num_classes: int, ignore_index: i
     pixel accuracy.
 
     Returns:
-        A dict: ``"confusion"``, the ``K x K`` counts as a list of lists; ``"iou"``, ``K``
-        floats (NaN for a class absent and never predicted); ``"mean_iou"``; ``"accuracy"``.
+        ``{"confusion", "iou", "mean_iou", "accuracy"}``. The ``K x K`` counts as a list of
+        lists; every class's IoU (NaN for a class absent and never predicted); their mean;
+        the share of pixels right.
     """
     matrix = np.zeros((num_classes, num_classes), np.int64)
     for image, target in zip(images, targets):

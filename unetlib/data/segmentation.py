@@ -315,7 +315,7 @@ def load_isbi2012() -> tuple[list[np.ndarray], list[np.ndarray]]:
 
 #: The Dubai aerial set's five classes, in the order of their indices 0..4.
 DUBAI_CLASSES = ("building", "land", "road", "vegetation", "water")
-#: The class index of unlabelled pixels: an ignore index, outside 0..4.
+#: The class index of unlabelled pixels (an ignore index, outside 0..4).
 UNLABELLED = 255
 #: The colours the set's mask PNGs actually hold, each with its class index (counted in
 #: Chapter 10; the set's classes.json lists other colours, the annotation tool's).

@@ -39,6 +39,7 @@ from unetlib.exercises.chapter7 import (
 from unetlib.exercises.chapter8 import check_mirror_pad, check_tile_count, check_valid_margin
 from unetlib.exercises.chapter9 import check_cells_from_membranes, check_dihedral_average, check_pixel_error
 from unetlib.exercises.chapter10 import (
+    check_ablation_guess,
     check_class_weights,
     check_decode_palette,
     check_iou_from_confusion,
@@ -47,6 +48,7 @@ from unetlib.exercises.chapter10 import (
 
 __all__ = [
     "CheckResult",
+    "check_ablation_guess",
     "check_border_weight",
     "check_cells_from_membranes",
     "check_class_weights",

@@ -1,5 +1,6 @@
 """Chapter 10's exercises: IoU per class from a confusion matrix, class weights from pixel
-counts, decoding a colour mask with a palette, and class-weighted cross-entropy by hand.
+counts, decoding a colour mask with a palette, class-weighted cross-entropy by hand, and an
+ablation to predict before reading its measurement.
 
 Example:
     >>> check_class_weights(lambda counts: np.median(counts[counts > 0]) / np.where(counts > 0, counts, np.inf))
@@ -14,7 +15,13 @@ import numpy as np
 
 from unetlib.exercises._common import CheckResult, _call, _show
 
-__all__ = ["check_class_weights", "check_decode_palette", "check_iou_from_confusion", "check_weighted_cross_entropy"]
+__all__ = [
+    "check_ablation_guess",
+    "check_class_weights",
+    "check_decode_palette",
+    "check_iou_from_confusion",
+    "check_weighted_cross_entropy",
+]
 
 
 def _matrices() -> list[np.ndarray]:
@@ -211,3 +218,36 @@ def check_weighted_cross_entropy(function: Callable) -> CheckResult:
             hint = "-log_softmax(logits)[true class] times class_weights[true class], summed, over the weights' sum"
         return CheckResult(False, f"you give {_show(got)}, expected {expected:.4f}: {hint}")
     return CheckResult(True, "your weighted cross-entropy matches F.cross_entropy(weight=...).")
+
+
+def check_ablation_guess(guess: str) -> CheckResult:
+    """Check a reader's prediction of Chapter 10's ablation against its measurement.
+
+    The recipe has two parts, flips and the Dice loss. ``guess`` names the one whose removal
+    costs more test-tile mean IoU: ``"flips"`` (train without them) or ``"dice"`` (plain
+    cross-entropy instead). The answer comes from the results file that
+    ``benchmarks/aerial_recipes.py`` wrote (3 seeds each); a difference smaller than the seeds'
+    spread is called a tie, and then either guess passes.
+    """
+    from unetlib.experiments import load_results
+
+    if not isinstance(guess, str) or guess.strip().lower() not in ("flips", "dice"):
+        return CheckResult(False, f'answer "flips" or "dice" (a string), not {guess!r}')
+    rows = load_results("chapter10_aerial")["rows"]
+
+    def scores(configuration: str) -> np.ndarray:
+        return np.array([r["test_tile"]["mean_iou"] for r in rows if r["configuration"] == configuration])
+
+    recipe, no_flips, no_dice = scores("recipe"), scores("no-flips"), scores("augment")
+    costs = {"flips": recipe.mean() - no_flips.mean(), "dice": recipe.mean() - no_dice.mean()}
+    spread = max(recipe.std(), no_flips.std(), no_dice.std())
+    measured = (
+        f"without flips the mean IoU falls by {costs['flips']:.3f}, with cross-entropy instead of Dice "
+        f"by {costs['dice']:.3f} (3 seeds each; the seeds' spread is up to {spread:.3f})"
+    )
+    larger = max(costs, key=costs.get)
+    if abs(costs["flips"] - costs["dice"]) <= spread:
+        return CheckResult(True, f"a tie within the seeds' spread, so either guess stands: {measured}.")
+    if guess.strip().lower() == larger:
+        return CheckResult(True, f"{measured}.")
+    return CheckResult(False, f"the measurement says {larger!r}: {measured}.")
