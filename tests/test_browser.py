@@ -416,7 +416,7 @@ def test_chapter_10_results_table_figures_and_solutions(server, browser):
     assert len(re.findall(r"\d\.\d{3} ± \d\.\d{3}", results)) == 6  # 6 trainings, mean IoU each
     _one_figure_each(
         page,
-        "mask painted in the set's five class colours",
+        "beside its mask painted in the",
         "share of labelled pixels per class",
         "Grouped bars of the IoU",
         "confusion matrix of the model trained on this page",

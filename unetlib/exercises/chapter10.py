@@ -4,7 +4,7 @@ ablation to predict before reading its measurement.
 
 Example:
     >>> check_class_weights(lambda counts: np.median(counts[counts > 0]) / np.where(counts > 0, counts, np.inf))
-    Correct: your weights are median frequency / frequency, 0 for an absent class.
+    Correct: your weights are median(f) / f, and 0 for an absent class.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def check_class_weights(function: Callable[[np.ndarray], np.ndarray]) -> CheckRe
         else:
             hint = f"expected {np.round(expected, 4).tolist()}"
         return CheckResult(False, f"for counts {counts.tolist()} you give {np.round(got, 4).tolist()}: {hint}")
-    return CheckResult(True, "your weights are median frequency / frequency, 0 for an absent class.")
+    return CheckResult(True, "your weights are median(f) / f, and 0 for an absent class.")
 
 
 def check_decode_palette(function: Callable[[np.ndarray, dict], np.ndarray]) -> CheckResult:
