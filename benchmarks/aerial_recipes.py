@@ -94,44 +94,35 @@ def main() -> None:
     test_images, test_targets = [images[k] for k in test], [targets[k] for k in test]
     rows = []
     for name in args.configurations:
+        # What this configuration trains on and is tested on, prepared once for all its seeds.
+        fit_images, fit_targets, test_inputs = train_images, train_targets, test_images
+        if name == "per-image":
+            fit_images = [stretch(image) for image in train_images]
+            test_inputs = [stretch(image) for image in test_images]
+        if name == "random-split":
+            cut_images, cut_targets = patches(train_images, train_targets)
         for seed in args.seeds:
+            extra = {}
             if name == "random-split":
-                cut_images, cut_targets = patches(train_images, train_targets)
                 order = np.random.default_rng(seed).permutation(len(cut_images))
                 held = set(order[: len(order) // 5].tolist())
                 fit_on = [k for k in range(len(cut_images)) if k not in held]
-                segment = train_multiclass(
-                    [cut_images[k] for k in fit_on],
-                    [cut_targets[k] for k in fit_on],
-                    5,
-                    ignore_index=UNLABELLED,
-                    seed=seed,
-                    steps=STEPS,
-                )
+                fit_images, fit_targets = [cut_images[k] for k in fit_on], [cut_targets[k] for k in fit_on]
+            segment = train_multiclass(
+                fit_images,
+                fit_targets,
+                5,
+                ignore_index=UNLABELLED,
+                seed=seed,
+                steps=STEPS,
+                **CONFIGURATIONS.get(name, {}),
+            )
+            if name == "random-split":
                 held_out = score_multiclass(
                     segment, [cut_images[k] for k in held], [cut_targets[k] for k in held], 5, UNLABELLED
                 )
                 extra = {"patches": len(cut_images), "random_patches": held_out}
-            elif name == "per-image":
-                stretched = [stretch(image) for image in train_images]
-                segment = train_multiclass(stretched, train_targets, 5, ignore_index=UNLABELLED, seed=seed, steps=STEPS)
-                extra = {}
-                scores = score_multiclass(
-                    segment, [stretch(image) for image in test_images], test_targets, 5, UNLABELLED
-                )
-            else:
-                segment = train_multiclass(
-                    train_images,
-                    train_targets,
-                    5,
-                    ignore_index=UNLABELLED,
-                    seed=seed,
-                    steps=STEPS,
-                    **CONFIGURATIONS[name],
-                )
-                extra = {}
-            if name != "per-image":
-                scores = score_multiclass(segment, test_images, test_targets, 5, UNLABELLED)
+            scores = score_multiclass(segment, test_inputs, test_targets, 5, UNLABELLED)
             rows.append(
                 {
                     "configuration": name,

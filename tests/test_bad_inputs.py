@@ -174,6 +174,7 @@ TABLE = [
         {"background": "int>=0", "ignore_index": "int"},
     ),
     (metrics.iou_from_confusion, dict(matrix=np.eye(2)), {"matrix": "array"}),
+    (metrics.mean_over_classes, dict(ious=[0.5, 1.0]), {"ious": "array"}),
     (experiments.median_frequency_weights, dict(counts=[3, 1]), {"counts": "array"}),
     (experiments.channel_statistics, dict(images=[RGB]), {"images": "array"}),
     (

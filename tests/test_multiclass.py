@@ -21,7 +21,7 @@ from unetlib.experiments import (
     train_multiclass,
 )
 from unetlib.losses import combined_loss, dice_loss, weighted_cross_entropy
-from unetlib.metrics import iou_from_confusion, per_class_iou
+from unetlib.metrics import iou_from_confusion, mean_iou, mean_over_classes, per_class_iou
 from unetlib.model import UNet
 from unetlib.train import evaluate, fit
 
@@ -127,6 +127,14 @@ def test_class_pixel_counts_and_scores_agree_with_counting():
     assert scores["accuracy"] == pytest.approx(np.mean(flat_prediction[kept] == flat_truth[kept]))
     with pytest.raises(ValueError, match="ignore_index"):
         class_pixel_counts(truths, 4)
+
+
+def test_the_mean_over_classes_leaves_out_absent_classes():
+    assert mean_over_classes([1.0, 0.5, np.nan]) == pytest.approx(0.75)
+    assert np.isnan(mean_over_classes([np.nan, np.nan]))
+    # mean_iou is this mean of per_class_iou: class 3, absent and never predicted, left out.
+    prediction, truth = np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2])
+    assert mean_iou(prediction, truth, 4) == pytest.approx(np.mean([1.0, 0.5, 0.5]))
 
 
 def test_iou_from_a_confusion_matrix_by_hand():

@@ -19,7 +19,15 @@ from skimage.segmentation import expand_labels
 from unetlib._checks import boolean, choice, integer, label_image, number, real_array
 from unetlib.data import RandomCrops
 from unetlib.losses import combined_loss, dice_loss
-from unetlib.metrics import confusion_matrix, dice, iou_from_confusion, object_f1, pixel_error, rand_error
+from unetlib.metrics import (
+    confusion_matrix,
+    dice,
+    iou_from_confusion,
+    mean_over_classes,
+    object_f1,
+    pixel_error,
+    rand_error,
+)
 from unetlib.model import UNet
 from unetlib.tiling import predict_tiled
 from unetlib.train import choose_device, fit, predict
@@ -197,6 +205,11 @@ def _rgb_images(images, name: str = "images") -> list[np.ndarray]:
     return checked
 
 
+def _check_class_maps(targets) -> None:
+    if not isinstance(targets, (list, tuple)) and not (isinstance(targets, np.ndarray) and targets.ndim == 3):
+        raise TypeError(f"targets must be a list of (H, W) class maps, got {type(targets).__name__}")
+
+
 def channel_statistics(images) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of each colour channel over every pixel of ``images``.
 
@@ -226,8 +239,7 @@ def class_pixel_counts(targets, num_classes: int, ignore_index: int | None = Non
     num_classes = integer(num_classes, "num_classes", minimum=2)
     if ignore_index is not None:
         ignore_index = integer(ignore_index, "ignore_index")
-    if not isinstance(targets, (list, tuple)) and not (isinstance(targets, np.ndarray) and targets.ndim == 3):
-        raise TypeError(f"targets must be a list of (H, W) class maps, got {type(targets).__name__}")
+    _check_class_maps(targets)
     counts = np.zeros(num_classes, np.int64)
     for k, target in enumerate(targets):
         values = label_image(target, f"targets[{k}]").ravel()
@@ -296,18 +308,17 @@ class Segmenter:
         (image,) = _rgb_images([image], "image")
         return (image - self.mean[:, None, None]) / self.std[:, None, None]
 
+    def _logits(self, image) -> torch.Tensor:
+        return predict_tiled(
+            self.model, self.normalise(image), tile_size=self.tile_size, margin=self.margin, progress=False
+        )
+
     def probabilities(self, image) -> np.ndarray:
         """``(K, H, W)`` class probabilities of a raw ``(3, H, W)`` image in [0, 1]."""
-        logits = predict_tiled(
-            self.model, self.normalise(image), tile_size=self.tile_size, margin=self.margin, progress=False
-        )
-        return logits.softmax(0).numpy()
+        return self._logits(image).softmax(0).numpy()
 
     def __call__(self, image) -> np.ndarray:
-        logits = predict_tiled(
-            self.model, self.normalise(image), tile_size=self.tile_size, margin=self.margin, progress=False
-        )
-        return logits.argmax(0).numpy().astype(np.int64)
+        return self._logits(image).argmax(0).numpy().astype(np.int64)
 
 
 # The losses train_multiclass can train with (its ``loss`` argument).
@@ -388,8 +399,7 @@ def train_multiclass(
     augment = boolean(augment, "augment")
     choice(loss, "loss", LOSSES)
     crop, batch_size = integer(crop, "crop", minimum=2**depth), integer(batch_size, "batch_size", minimum=1)
-    if not isinstance(targets, (list, tuple)) and not (isinstance(targets, np.ndarray) and targets.ndim == 3):
-        raise TypeError(f"targets must be a list of (H, W) class maps, got {type(targets).__name__}")
+    _check_class_maps(targets)
     targets = list(targets)
     if len(targets) != len(images):
         raise ValueError(f"need one target per image: {len(images)} images, {len(targets)} targets")
@@ -406,8 +416,11 @@ def train_multiclass(
 
     # One fixed normalisation, from the training images: the network sees colours, not stretches.
     mean, std = channel_statistics(images)
-    std = np.maximum(std, 1e-6)
-    normalised = [(image - mean[:, None, None]) / std[:, None, None] for image in images]
+    torch.manual_seed(seed)
+    model = UNet(3, num_classes, depth=depth, base_channels=base_channels, padding="same", batch_norm=True)
+    # The Segmenter's own normalisation, so that training and prediction share one transformation.
+    segmenter = Segmenter(model, mean, np.maximum(std, 1e-6))
+    normalised = [segmenter.normalise(image) for image in images]
     class_weights = torch.from_numpy(median_frequency_weights(counts)) if loss.startswith("weighted") else None
 
     taken = [0]  # training steps, counted by the loss (there is no validation set to score)
@@ -426,16 +439,20 @@ def train_multiclass(
             background=None,
         )
 
-    torch.manual_seed(seed)
-    model = UNet(3, num_classes, depth=depth, base_channels=base_channels, padding="same", batch_norm=True)
     # Epochs of 8 steps for a time budget (checked after every step); one epoch of them all for
     # a number of steps.
     per_epoch = 8 if steps is None else steps
+    # Flips only: no bending, and no intensity jitter (colours carry the classes: water is blue).
     crops = RandomCrops(
-        normalised, targets, crop=crop, samples=per_epoch * batch_size, augment=augment, seed=seed, elastic=0.0
+        normalised,
+        targets,
+        crop=crop,
+        samples=per_epoch * batch_size,
+        augment=augment,
+        seed=seed,
+        elastic=0.0,
+        intensity=False,
     )
-    if augment:
-        crops.transform.intensity = False  # colours carry the classes: water is blue, land beige
     start = time.perf_counter()
     history = fit(
         model,
@@ -450,7 +467,7 @@ def train_multiclass(
         time_limit=seconds,
         ignore_index=ignore_index,
     )
-    segmenter = Segmenter(model.cpu().eval(), mean, std)
+    model.cpu().eval()
     segmenter.history, segmenter.seconds = history, time.perf_counter() - start
     segmenter.steps = taken[0]
     segmenter.class_weights = None if class_weights is None else class_weights.numpy()
@@ -476,6 +493,6 @@ def score_multiclass(segment, images, targets, num_classes: int, ignore_index: i
     return {
         "confusion": matrix.tolist(),
         "iou": iou.tolist(),
-        "mean_iou": float(np.nanmean(iou)),
+        "mean_iou": mean_over_classes(iou),
         "accuracy": float(np.trace(matrix) / matrix.sum()),
     }

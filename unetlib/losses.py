@@ -117,6 +117,20 @@ def _check_logits_and_target(
     return target.long()
 
 
+def _kept_pixels(logits: torch.Tensor, target, ignore_index) -> tuple[torch.Tensor, torch.Tensor]:
+    """The checked target with ignored pixels given class 0, and a 0/1 mask of the pixels kept.
+
+    Every loss multiplies by the mask, so the stand-in class 0 of an ignored pixel never counts.
+    """
+    if ignore_index is not None:
+        ignore_index = integer(ignore_index, "ignore_index")
+    target = _check_logits_and_target(logits, target, ignore_index)
+    if ignore_index is None:
+        return target, torch.ones_like(target, dtype=logits.dtype)
+    ignored = target == ignore_index
+    return torch.where(ignored, 0, target), (~ignored).to(logits.dtype)
+
+
 def _check_class_weights(class_weights, classes: int, logits: torch.Tensor) -> torch.Tensor:
     weights = real_array(class_weights, "class_weights", ndim=1, finite=True, shape_hint=f" ({classes} numbers)")
     if len(weights) != classes or (weights < 0).any() or not (weights > 0).any():
@@ -156,12 +170,7 @@ def weighted_cross_entropy(
         >>> round(weighted_cross_entropy(logits, target, torch.full((1, 3, 3), 2.0)).item(), 4)
         1.3863
     """
-    if ignore_index is not None:
-        ignore_index = integer(ignore_index, "ignore_index")
-    target = _check_logits_and_target(logits, target, ignore_index)
-    kept = torch.ones_like(target, dtype=logits.dtype) if ignore_index is None else (target != ignore_index).to(logits)
-    # Ignored pixels get class 0 in the lookup below; `kept` then multiplies their loss by 0.
-    safe_target = target if ignore_index is None else torch.where(target == ignore_index, 0, target)
+    safe_target, kept = _kept_pixels(logits, target, ignore_index)
     per_pixel = F.cross_entropy(logits, safe_target, reduction="none")
     if weights is not None and weights.shape != per_pixel.shape:
         raise ValueError(
@@ -208,9 +217,7 @@ def dice_loss(
 
         (Wrong: class 1's soft Dice is (2 * 0 + 1) / (4 + 1) = 0.2, with ``smooth`` = 1.)
     """
-    if ignore_index is not None:
-        ignore_index = integer(ignore_index, "ignore_index")
-    target = _check_logits_and_target(logits, target, ignore_index)
+    target, kept = _kept_pixels(logits, target, ignore_index)
     smooth = number(smooth, "smooth", minimum=0, hint=" (added to the Dice's numerator and denominator)")
     classes = logits.shape[1]
     if background is not None:
@@ -220,10 +227,6 @@ def dice_loss(
                 f"logits need at least 2 classes (background and one more), got shape {tuple(logits.shape)}"
             )
     probabilities = logits.softmax(dim=1)
-    kept = torch.ones_like(target, dtype=probabilities.dtype)
-    if ignore_index is not None:
-        kept = (target != ignore_index).to(probabilities.dtype)
-        target = torch.where(target == ignore_index, 0, target)
     # Ignored pixels vanish from both sides: their probabilities and their one-hot targets.
     probabilities = probabilities * kept[:, None]
     one_hot = F.one_hot(target, classes).permute(0, 3, 1, 2).to(probabilities.dtype) * kept[:, None]

@@ -19,6 +19,7 @@ __all__ = [
     "iou",
     "iou_from_confusion",
     "mean_iou",
+    "mean_over_classes",
     "object_f1",
     "per_class_iou",
     "pixel_error",
@@ -271,5 +272,16 @@ def mean_iou(prediction, truth, num_classes: int, ignore_index: int | None = Non
         >>> mean_iou(np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2]), num_classes=4)
         0.6666666666666666
     """
-    ious = per_class_iou(prediction, truth, num_classes, ignore_index)
+    return mean_over_classes(per_class_iou(prediction, truth, num_classes, ignore_index))
+
+
+def mean_over_classes(ious) -> float:
+    """The mean of per-class scores, leaving out the NaN of classes absent and never predicted
+    (NaN if every class is); the one rule behind :func:`mean_iou` and the chapters' tables.
+
+    Example:
+        >>> mean_over_classes([1.0, 0.5, float("nan")])
+        0.75
+    """
+    ious = real_array(ious, "ious", ndim=1)
     return float(np.nanmean(ious)) if np.isfinite(ious).any() else float("nan")

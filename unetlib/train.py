@@ -31,7 +31,7 @@ from torch.nn.parallel import DistributedDataParallel
 from unetlib._checks import boolean, choice, integer, model_device, number
 from unetlib.distributed import GlobalBatches, Ranks, all_sum, join
 from unetlib.losses import weighted_cross_entropy
-from unetlib.metrics import dice, mean_iou, per_class_iou
+from unetlib.metrics import dice, mean_over_classes, per_class_iou
 from unetlib.model import UNet, UNetConfig
 
 __all__ = [
@@ -550,7 +550,7 @@ def evaluate(
     scores = {"loss": float(sum(losses) / len(dataset)), "dice": dice(prediction == 1, truth == 1)}
     if classes > 2:
         ious = per_class_iou(prediction, truth, classes)
-        scores["mean_iou"] = mean_iou(prediction, truth, classes)
+        scores["mean_iou"] = mean_over_classes(ious)
         scores |= {f"iou_{k}": float(value) for k, value in enumerate(ious)}
     return scores
 

@@ -180,6 +180,8 @@ class RandomCrops(torch.utils.data.Dataset):
             validation sets, so that every evaluation scores the same pixels.
         elastic: with ``augment``, the probability of an elastic deformation (0 for scenes
             whose shapes should not bend, such as roads and buildings seen from above).
+        intensity: with ``augment``, jitter the brightness and contrast (False where colour
+            carries the class, as in aerial images).
 
     Items:
         ``(image, target)`` or ``(image, target, weights)`` tensors.
@@ -196,9 +198,11 @@ class RandomCrops(torch.utils.data.Dataset):
         seed: int = 0,
         fixed: bool = False,
         elastic: float = 0.5,
+        intensity: bool = True,
     ):
         crop, samples = integer(crop, "crop", minimum=1), integer(samples, "samples", minimum=1)
         augment, fixed = boolean(augment, "augment"), boolean(fixed, "fixed")
+        intensity = boolean(intensity, "intensity")
         if len(images) != len(targets) or (weights is not None and len(weights) != len(images)):
             raise ValueError(
                 f"need one target (and weight map) per image: {len(images)} images, "
@@ -207,7 +211,7 @@ class RandomCrops(torch.utils.data.Dataset):
         self.images, self.targets, self.weights = list(images), list(targets), weights
         self.samples, self.seed, self.fixed = samples, seed, fixed
         self.transform = Augment(
-            crop=crop, elastic=elastic if augment else 0.0, intensity=augment, flips=augment, seed=seed
+            crop=crop, elastic=elastic if augment else 0.0, intensity=augment and intensity, flips=augment, seed=seed
         )
 
     def __len__(self) -> int:
