@@ -40,9 +40,10 @@ import numpy as np
 from _results import provenance
 from unetlib.data import UNLABELLED, load_dubai, normalise_percentile
 from unetlib.experiments import score_multiclass, train_multiclass
+from unetlib.recipes import DUBAI_TEST_TILE, dubai_split
 
 HERE = Path(__file__).resolve().parent
-TEST_TILE = 3
+TEST_TILE = DUBAI_TEST_TILE
 STEPS = 200
 CONFIGURATIONS = {
     "baseline": dict(augment=False, loss="cross-entropy"),
@@ -67,8 +68,8 @@ def stretch(image: np.ndarray) -> np.ndarray:
 
 def split_by_tile(names: list[str]) -> tuple[list[int], list[int]]:
     """Indices of the training scenes and of the test tile's."""
-    test = [k for k, name in enumerate(names) if name.startswith(f"Tile {TEST_TILE}/")]
-    return [k for k in range(len(names)) if k not in test], test
+    split = dubai_split(names)
+    return list(split.train), list(split.test)
 
 
 def patches(images, targets, size: int = 256):

@@ -32,7 +32,9 @@ from unetlib.data import RandomCrops, load_bbbc039, split_touching
 from unetlib.experiments import score_on_images
 from unetlib.losses import weight_map
 from unetlib.model import UNet
-from unetlib.train import choose_device, fit
+from unetlib.config import choose_device
+from unetlib.recipes import BBBC039_SPLIT
+from unetlib.train import fit
 
 from _results import OLD_RECIPE, machine, save_rows
 
@@ -96,7 +98,7 @@ def main() -> None:
     print(f"machine: {where} ({os.cpu_count()} cores)")
 
     _, images, instances = load_bbbc039()
-    train_ids, test_ids = range(0, 13), range(15, 20)
+    train_ids, test_ids = BBBC039_SPLIT.train, BBBC039_SPLIT.test
     separated = [split_touching(inst) for inst in instances]
     weights = [weight_map(label(s), balance=False) for s in separated]
 

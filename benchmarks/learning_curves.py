@@ -30,11 +30,12 @@ from skimage.measure import label
 from unetlib.data import load_bbbc039, split_touching
 from unetlib.experiments import score_on_images, train_on_crops
 from unetlib.losses import weight_map
+from unetlib.recipes import BBBC039_SPLIT
 
 from _results import OLD_RECIPE, provenance
 
 HERE = Path(__file__).resolve().parent
-TRAIN_IDS, VAL_IDS, TEST_IDS = range(0, 13), range(13, 15), range(15, 20)
+TRAIN_IDS, VAL_IDS, TEST_IDS = BBBC039_SPLIT.train, BBBC039_SPLIT.val, BBBC039_SPLIT.test
 RECIPES = ("baseline", "gaps + augmentation", "gaps + augmentation + weight map")
 
 

@@ -31,9 +31,11 @@ from skimage.measure import label
 
 import unetlib.data.augment as augment_module
 import unetlib.experiments as experiments
+import unetlib.prediction as prediction_module
 import unetlib.train as train_module
 from unetlib.data import load_bbbc039, load_isbi2012, split_touching
 from unetlib.losses import weight_map
+from unetlib.recipes import BBBC039_SPLIT
 
 from _results import OLD_RECIPE, machine, save_rows
 
@@ -81,8 +83,8 @@ TARGETS = [
     (torch.optim.Adam, "step", "optimiser (Adam)"),
     (augment_module.RandomCrops, "__getitem__", "cropping + augmentation"),
     (train_module, "evaluate", "validation crops (every epoch)"),
-    (train_module, "predict", "whole-image prediction"),
-    (experiments, "predict", "whole-image prediction"),
+    (prediction_module, "predict_logits", "whole-image prediction"),
+    (experiments, "predict_logits", "whole-image prediction"),
     (experiments, "score_on_images", "scoring (Dice, object F1)"),
     (experiments, "score_membranes", "scoring (thresholds, Rand error)"),
 ]
@@ -98,7 +100,7 @@ def chapter7(timer: PartTimer, when: str) -> tuple[float, int]:
     separated = [timer.wrap("gaps between nuclei", split_touching)(inst) for inst in instances]
     weights = [timer.wrap("weight maps", weight_map)(label(s), balance=False) for s in separated]
     binary = [(inst > 0).astype(np.int64) for inst in instances]
-    train_ids, val_ids, test_ids = range(13), range(13, 15), range(15, 20)
+    train_ids, val_ids, test_ids = BBBC039_SPLIT.train, BBBC039_SPLIT.val, BBBC039_SPLIT.test
 
     def pick(items, ids):
         return [items[i] for i in ids]
@@ -137,10 +139,10 @@ def chapter9(timer: PartTimer, when: str) -> tuple[float, int]:
         **{key: value for key, value in settings.items() if key != "batch_norm"},
     )
     thresholds = np.round(np.arange(0.1, 0.95, 0.1), 1)
-    tta = timer.wrap("test-time augmentation (8 views)", train_module.predict_tta)
+    tta = timer.wrap("test-time augmentation (8 views)", prediction_module.predict_probabilities)
     for ids in (val_ids, test_ids):
-        plain = [train_module.predict(model, images[i], device="cpu").softmax(0)[1].numpy() for i in ids]
-        averaged = [tta(model, images[i], device="cpu")[1].numpy() for i in ids]
+        plain = [prediction_module.predict_probabilities(model, images[i], device="cpu")[1].numpy() for i in ids]
+        averaged = [tta(model, images[i], device="cpu", tta=True)[1].numpy() for i in ids]
         for maps in (plain, averaged):
             for threshold in thresholds:
                 for p, i in zip(maps, ids):

@@ -22,9 +22,10 @@ def chapter7_recipe(monkeypatch):
     from unetlib.data import load_bbbc039, split_touching
     from unetlib.experiments import score_on_images, train_on_crops
     from unetlib.losses import weight_map
+    from unetlib.recipes import BBBC039_SPLIT
 
     _, images, instances = load_bbbc039()
-    train_ids, test_ids = range(0, 13), range(15, 20)
+    train_ids, test_ids = BBBC039_SPLIT.train, BBBC039_SPLIT.test
     separated = [split_touching(instances[i]) for i in train_ids]
     weights = [weight_map(label(s), balance=False) for s in separated]
 

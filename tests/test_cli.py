@@ -10,17 +10,19 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 from skimage.io import imsave
 
+from unetlib.checkpoints import load_checkpoint, save_checkpoint
 from unetlib.cli import main
-from unetlib.train import load_checkpoint
+from unetlib.model import UNet
 
 COLOURS = [[0, 0, 0], [226, 169, 41], [60, 16, 152]]  # background, water, building (Dubai-like)
 TINY = [
     "--depth",
     "2",
-    "--width",
+    "--base-channels",
     "4",
     "--crop",
     "32",
@@ -30,7 +32,7 @@ TINY = [
     "2",
     "--epochs",
     "1",
-    "--quiet",
+    "--no-progress",
     "--device",
     "cpu",
 ]
@@ -127,15 +129,18 @@ def test_help_reads_like_a_good_command_line(capsys):
         (["--crop", "500"], "larger than the smallest training image"),
         (["--crop", "30"], "must be a multiple of 4"),
         (["--padding", "valid", "--crop", "30"], "nearest sizes that work are"),
-        (["--classes", "2"], "fewer than the masks hold"),
-        (["--depth", "-1"], "--depth must be at least 0"),
-        (["--lr", "0"], "--lr must be a positive number"),
+        (["--num-classes", "2"], "fewer than the masks hold"),
+        (["--depth", "-1"], "depth must be"),
+        (["--lr", "0"], "--lr 0.0: lr must be greater than 0"),
         (["--resume", "no-such.pt"], "no such file"),
         (["--device", "cuda:7"], "device"),
         (["--val-images", "."], "give both --val-images and --val-masks"),
-        (["--lr", "inf"], "--lr must be a positive number"),
-        (["--seed", "-1"], "--seed must be at least 0"),
-        (["--seed", "1000000000000000"], "--seed must be below 2**31"),
+        (["--lr", "inf"], "--lr inf: lr must be"),
+        (["--seed", "-1"], "--seed -1: seed must be"),
+        (["--seed", "1000000000000000"], "--seed 1000000000000000: seed must be"),
+        (["--loss", "dice", "--class-weights", "1", "2", "3"], "class_weights weight the cross-entropy"),
+        (["--class-weights", "1", "-2", "3"], "--class-weights 1.0 -2.0 3.0"),
+        (["--ignore-index", "x"], "invalid int value"),
         (["--checkpoint", "."], "is a folder"),
         (["--samples", "5", "--batch-size", "2"], None),  # fine in one process: see the torchrun case
     ],
@@ -160,9 +165,6 @@ def test_samples_that_leave_a_process_without_an_image_are_refused(folders, caps
 
 def test_resuming_with_data_of_another_channel_count_is_refused(folders, tmp_path, capsys):
     checkpoint = tmp_path / "grey.pt"
-    from unetlib.model import UNet
-    from unetlib.train import save_checkpoint
-
     save_checkpoint(checkpoint, UNet(1, 3, depth=2, base_channels=4, padding="same"), None, epoch=1, history={})
     with pytest.raises(SystemExit):
         main(own(folders) + TINY + ["--resume", str(checkpoint)])
@@ -171,9 +173,6 @@ def test_resuming_with_data_of_another_channel_count_is_refused(folders, tmp_pat
 
 def test_resuming_a_checkpoint_saved_without_history(folders, tmp_path):
     checkpoint = tmp_path / "rgb.pt"
-    from unetlib.model import UNet
-    from unetlib.train import save_checkpoint
-
     save_checkpoint(checkpoint, UNet(3, 3, depth=2, base_channels=4, padding="same"), None, epoch=0, history={})
     assert main(own(folders) + TINY + ["--resume", str(checkpoint), "--checkpoint", str(checkpoint)]) == 0
     assert load_checkpoint(checkpoint)["history"]["epoch"] == [1]
@@ -196,3 +195,144 @@ def test_a_palette_file_that_is_not_a_list_of_colours_is_refused(folders, tmp_pa
     with pytest.raises(SystemExit):
         main(arguments + TINY)
     assert "expected a list of [R, G, B]" in capsys.readouterr().err
+
+
+def test_help_offers_every_training_setting_by_its_library_name(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for option in ("--loss", "--ignore-index", "--class-weights", "--recipe", "--base-channels", "--num-classes"):
+        assert option in text
+
+
+def test_the_seed_reaches_the_weights_and_the_crops(folders, tmp_path):
+    weights = {}
+    for run, seed in (("a", "0"), ("b", "0"), ("c", "1")):
+        main(own(folders) + TINY + ["--seed", seed, "--checkpoint", str(tmp_path / f"{run}.pt")])
+        weights[run] = load_checkpoint(tmp_path / f"{run}.pt")["model"].head.weight
+    assert torch.equal(weights["a"], weights["b"])
+    assert not torch.equal(weights["a"], weights["c"])
+
+
+def test_a_palette_with_unlabelled_colours_trains_them_as_the_ignore_index(folders, tmp_path):
+    # The first colour (black) becomes "unlabelled": 2 classes remain, and black pixels count for nothing.
+    (tmp_path / "palette.json").write_text(json.dumps({"classes": COLOURS[1:], "unlabelled": COLOURS[:1]}))
+    arguments = own(folders)
+    arguments[arguments.index("--palette") + 1] = str(tmp_path / "palette.json")
+    main(arguments + TINY + ["--loss", "dice", "--checkpoint", str(tmp_path / "unet.pt")])
+    state = load_checkpoint(tmp_path / "unet.pt")
+    assert state["model"].num_classes == 2
+    assert state["train_config"]["ignore_index"] == 255 and state["train_config"]["loss"] == "dice"
+    assert state["data"]["palette"] == COLOURS[1:]
+
+
+# ---- Chapter 10's setup, trained by the command and applied by python -m unetlib.predict ----------------------
+
+
+@pytest.fixture(scope="module")
+def dubai(tmp_path_factory):
+    """Two Tile 1 scenes as folders (the command's input) and as load_dubai returns them."""
+    shared = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    if not shared.is_dir():
+        pytest.skip("the Dubai files are not here (../shared/datasets)")
+    os.environ.setdefault("UNETLIB_DATA", str(shared))
+    from unetlib.data import load_dubai
+
+    names, images, targets = load_dubai()
+    root = tmp_path_factory.mktemp("dubai")
+    picked = [names.index(f"Tile 1/image_part_00{k}") for k in (1, 2)]
+    new = [names.index(f"Tile 3/image_part_00{k}") for k in (1, 2)]
+    folder = shared / "dubai_aerial_landcover_subset"
+    for kind, suffix in (("images", "jpg"), ("masks", "png")):
+        (root / kind).mkdir()
+        for k in (1, 2):
+            (root / kind / f"part_{k}.{suffix}").symlink_to(folder / f"Tile 1/{kind}/image_part_00{k}.{suffix}")
+    (root / "new").mkdir()
+    for k in (1, 2):
+        (root / "new" / f"scene_{k}.jpg").symlink_to(folder / f"Tile 3/images/image_part_00{k}.jpg")
+    return root, [images[i] for i in picked], [targets[i] for i in picked], [images[i] for i in new]
+
+
+DUBAI_TINY = ["--depth", "2", "--base-channels", "4", "--crop", "32", "--batch-size", "2", "--samples", "4"]
+
+
+def test_the_command_trains_chapter_10s_recipe_exactly_as_the_library(dubai, tmp_path):
+    from unetlib.data import UNLABELLED
+    from unetlib.experiments import train_multiclass
+
+    root, images, targets, _ = dubai
+    checkpoint = tmp_path / "aerial.pt"
+    arguments = ["--recipe", "aerial", "--palette", "dubai", "--images", str(root / "images"), "--masks"]
+    arguments += [str(root / "masks"), "--num-classes", "5", "--epochs", "1", "--seed", "3", "--device", "cpu"]
+    assert main(arguments + DUBAI_TINY + ["--no-progress", "--checkpoint", str(checkpoint)]) == 0
+    library = train_multiclass(
+        images,
+        targets,
+        5,
+        ignore_index=UNLABELLED,
+        seed=3,
+        steps=2,
+        device="cpu",
+        depth=2,
+        base_channels=4,
+        crop=32,
+        batch_size=2,
+    )
+    state = load_checkpoint(checkpoint)
+    assert state["train_config"]["ignore_index"] == UNLABELLED and state["train_config"]["loss"] == "dice"
+    np.testing.assert_array_equal(state["data"]["mean"], library.mean)
+    for name, value in library.model.state_dict().items():
+        assert torch.equal(state["model"].state_dict()[name], value), name
+    assert library.steps == 2 and state["history"]["steps"] == [2]
+    # Trained, not just built from the same seed: the weights left their initial values.
+    torch.manual_seed(3)
+    initial = UNet(3, 5, depth=2, base_channels=4, padding="same", batch_norm=True)
+    assert not torch.equal(initial.head.weight, library.model.head.weight)
+
+
+def test_predict_writes_the_colour_masks_of_new_scenes(dubai, tmp_path):
+    from PIL import Image
+
+    from unetlib.data import DUBAI_PALETTE
+    from unetlib.predict import main as predict
+    from unetlib.prediction import Segmenter
+
+    root, *_, new_images = dubai
+    checkpoint = tmp_path / "aerial.pt"
+    arguments = ["--recipe", "aerial", "--palette", "dubai", "--images", str(root / "images"), "--masks"]
+    main(
+        arguments
+        + [str(root / "masks"), "--num-classes", "5", "--epochs", "1", "--no-progress"]
+        + DUBAI_TINY
+        + ["--checkpoint", str(checkpoint)]
+    )
+    assert (
+        predict(["--checkpoint", str(checkpoint), "--input", str(root / "new"), "--output", str(tmp_path / "out")]) == 0
+    )
+    state = load_checkpoint(checkpoint)
+    # The same network, normalisation and tiling by hand: the masks must match pixel for pixel.
+    segment = Segmenter(state["model"], state["data"]["mean"], state["data"]["std"], tile_size=256, margin=64)
+    colours = {index: colour for colour, index in DUBAI_PALETTE.items() if index < 5}
+    for k, image in enumerate(new_images, start=1):
+        written = np.asarray(Image.open(tmp_path / "out" / f"scene_{k}.png"))
+        assert written.shape == (*image.shape[1:], 3)
+        expected = np.array([colours[c] for c in range(5)], np.uint8)[segment(image)]
+        np.testing.assert_array_equal(written, expected)
+
+
+def test_predict_refuses_what_it_cannot_use(folders, tmp_path, capsys):
+    from unetlib.predict import main as predict
+
+    checkpoint = tmp_path / "unet.pt"
+    main(own(folders) + TINY + ["--checkpoint", str(checkpoint)])
+    for arguments, message in (
+        (["--input", str(tmp_path / "nothing")], "no such file or folder"),
+        (["--input", str(folders / "images"), "--output", str(checkpoint)], "must be a folder"),
+        (["--input", str(folders / "images" / "tile_0.png"), "--output", str(tmp_path / "x.jpg")], ".png"),
+    ):
+        with pytest.raises(SystemExit):
+            predict(
+                ["--checkpoint", str(checkpoint), *arguments]
+                + ([] if "--output" in arguments else ["--output", str(tmp_path)])
+            )
+        assert message in capsys.readouterr().err

@@ -13,7 +13,6 @@ from PIL import Image
 
 from unetlib.data import DUBAI_CLASSES, DUBAI_PALETTE, UNLABELLED, load_dubai
 from unetlib.experiments import (
-    Segmenter,
     channel_statistics,
     class_pixel_counts,
     median_frequency_weights,
@@ -23,6 +22,7 @@ from unetlib.experiments import (
 from unetlib.losses import combined_loss, dice_loss, weighted_cross_entropy
 from unetlib.metrics import iou_from_confusion, mean_iou, mean_over_classes, per_class_iou
 from unetlib.model import UNet
+from unetlib.prediction import Segmenter
 from unetlib.train import evaluate, fit
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,10 +7,15 @@ import contextlib
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from unetlib.data import Augment, synthetic_cells
 from unetlib.model import UNet
-from unetlib.train import evaluate, fit, learning_rate, load_checkpoint, predict, predict_tta, save_checkpoint
+from unetlib.checkpoints import load_checkpoint, save_checkpoint
+from unetlib.config import TrainConfig
+from unetlib.losses import SegmentationLoss, combined_loss, dice_loss, weighted_cross_entropy
+from unetlib.prediction import predict_logits, predict_probabilities
+from unetlib.train import evaluate, fit, learning_rate
 
 
 class CellCrops(torch.utils.data.Dataset):
@@ -170,11 +175,11 @@ def test_checkpoints_are_loaded_without_running_code(tmp_path):
 def test_predict_whole_image_or_tiled():
     model = small_unet()
     image = np.random.default_rng(0).random((37, 51)).astype(np.float32)
-    assert predict(model, image, device="cpu").shape == (2, 37, 51)
+    assert predict_logits(model, image, device="cpu").shape == (2, 37, 51)
     valid = small_unet(padding="valid")
-    assert predict(valid, image, tile_size=44, device="cpu").shape == (2, 37, 51)
+    assert predict_logits(valid, image, tile_size=44, device="cpu").shape == (2, 37, 51)
     with pytest.raises(ValueError, match="give tile_size"):
-        predict(valid, image, device="cpu")
+        predict_logits(valid, image, device="cpu")
 
 
 def test_predict_tta_averages_the_eight_orientations():
@@ -189,22 +194,22 @@ def test_predict_tta_averages_the_eight_orientations():
     back = [np.rot90(out[k], -k, axes=(1, 2)) for k in range(4)]
     back += [np.rot90(out[4 + k][:, :, ::-1], -k, axes=(1, 2)) for k in range(4)]
     expected = np.mean(back, axis=0)
-    got = predict_tta(model, image, device="cpu")
+    got = predict_probabilities(model, image, device="cpu", tta=True)
     np.testing.assert_allclose(got.numpy(), expected, atol=1e-5)
     np.testing.assert_allclose(got.sum(0).numpy(), 1, atol=1e-5)
-    assert not np.allclose(got.numpy(), predict(model, image, device="cpu").softmax(0).numpy(), atol=1e-3)
+    assert not np.allclose(got.numpy(), predict_logits(model, image, device="cpu").softmax(0).numpy(), atol=1e-3)
 
 
 def test_predict_tta_equals_one_pass_for_a_model_that_ignores_orientation():
     per_pixel = torch.nn.Conv2d(1, 3, kernel_size=1)  # a 1x1 conv sees no orientation
     image = np.random.default_rng(2).random((20, 28)).astype(np.float32)  # not square
     np.testing.assert_allclose(
-        predict_tta(per_pixel, image, device="cpu").numpy(),
-        predict(per_pixel, image, device="cpu").softmax(0).numpy(),
+        predict_probabilities(per_pixel, image, device="cpu", tta=True).numpy(),
+        predict_logits(per_pixel, image, device="cpu").softmax(0).numpy(),
         atol=1e-6,
     )
     with pytest.raises(ValueError, match="image must be"):
-        predict_tta(per_pixel, np.zeros((1, 1, 4, 4), np.float32), device="cpu")
+        predict_probabilities(per_pixel, np.zeros((1, 1, 4, 4), np.float32), device="cpu", tta=True)
 
 
 @pytest.mark.parametrize("arguments, words", [({"epochs": 0}, "epochs"), ({"lr": 0}, "lr")])
@@ -347,7 +352,7 @@ def test_resuming_with_a_new_learning_rate_uses_it(tmp_path):
         progress=False,
         checkpoint=tmp_path / "run.pt",
     )
-    with recorded_learning_rates() as seen:
+    with recorded_learning_rates() as seen, pytest.warns(UserWarning, match=r"'lr': \(0.001, 0.5\)"):
         fit(
             small_unet(),
             CellCrops(4),
@@ -385,7 +390,7 @@ def test_fit_names_the_bad_argument(arguments, error, message):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
 def test_asking_for_cuda_without_a_gpu_says_so():
-    from unetlib.train import choose_device
+    from unetlib.config import choose_device
 
     with pytest.raises(ValueError, match="no CUDA GPU"):
         choose_device("cuda")
@@ -394,7 +399,7 @@ def test_asking_for_cuda_without_a_gpu_says_so():
 def test_predict_and_evaluate_restore_training_mode_after_an_error():
     model = small_unet().train()
     with pytest.raises(Exception):
-        predict(model, np.zeros((3, 16, 16), np.float32))  # 3 channels into a 1-channel net
+        predict_logits(model, np.zeros((3, 16, 16), np.float32))  # 3 channels into a 1-channel net
     assert model.training
     bad = torch.utils.data.TensorDataset(torch.rand(2, 3, 16, 16), torch.zeros(2, 16, 16, dtype=torch.long))
     with pytest.raises(Exception):
@@ -404,7 +409,7 @@ def test_predict_and_evaluate_restore_training_mode_after_an_error():
 
 def test_predict_runs_the_model_where_its_weights_are():
     model = small_unet()
-    predict(model, np.zeros((16, 16), np.float32))
+    predict_logits(model, np.zeros((16, 16), np.float32))
     assert next(model.parameters()).device.type == "cpu"
 
 
@@ -486,9 +491,104 @@ def test_more_than_two_classes_report_mean_and_per_class_iou():
     np.testing.assert_allclose([scores[f"iou_{k}"] for k in range(3)], expected)
     assert scores["mean_iou"] == pytest.approx(np.nanmean(expected))
     assert history["val_mean_iou"][-1] == pytest.approx(scores["mean_iou"])
-    assert "mean_iou" not in evaluate(UNet(1, 2, depth=1, base_channels=2, padding="same"), data_two_classes())
+    assert "dice" not in scores  # with three classes, no single class is "the" foreground
+    two = evaluate(UNet(1, 2, depth=1, base_channels=2, padding="same"), data_two_classes())
+    assert two["dice"] == two["dice_1"]
 
 
 def data_two_classes():
     images = torch.rand(2, 1, 16, 16)
     return torch.utils.data.TensorDataset(images, (images[:, 0] > 0.5).long())
+
+
+# ---- The plumbing: every loss, evaluation's mode, shuffling, settings kept with the checkpoint ----------------
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        dice_loss,
+        weighted_cross_entropy,
+        combined_loss,
+        "dice",
+        "cross-entropy",
+        "cross-entropy+dice",
+        SegmentationLoss("dice", background=0),
+    ],
+    ids=str,
+)
+def test_fit_trains_with_every_loss_of_unetlib(loss):
+    torch.manual_seed(0)
+    model = small_unet()
+    history = fit(model, CellCrops(4), epochs=3, batch_size=2, lr=1e-2, loss=loss, device="cpu", progress=False)
+    assert history["train_loss"][-1] < history["train_loss"][0]
+
+
+def test_evaluate_runs_without_gradients_in_eval_mode_and_restores_the_mode():
+    seen = []
+
+    class Recording(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = small_unet()
+
+        def forward(self, x):
+            seen.append((torch.is_grad_enabled(), self.training))
+            return self.inner(x)
+
+    model = Recording()
+    for mode in (True, False):
+        model.train(mode)
+        evaluate(model, data_two_classes(), device="cpu")
+        assert model.training is mode and model.inner.training is mode
+    assert seen and all(state == (False, False) for state in seen)
+
+
+def test_two_epochs_see_the_images_in_different_orders():
+    order = []
+
+    class Logged(torch.utils.data.Dataset):
+        def __len__(self):
+            return 8
+
+        def __getitem__(self, index):
+            order.append(index)
+            return torch.zeros(1, 16, 16), torch.zeros(16, 16, dtype=torch.long)
+
+    fit(small_unet(), Logged(), epochs=2, batch_size=2, device="cpu", progress=False)
+    first, second = order[:8], order[8:]
+    assert sorted(first) == sorted(second) == list(range(8))
+    assert first != second
+
+
+def test_settings_are_checked_once_and_kept_with_the_checkpoint(tmp_path):
+    config = TrainConfig(epochs=1, batch_size=2, loss="dice", ignore_index=255, device="cpu", progress=False)
+    fit(small_unet(), CellCrops(4), config=config, checkpoint=tmp_path / "run.pt")
+    saved = load_checkpoint(tmp_path / "run.pt")["train_config"]
+    assert TrainConfig(**saved) == config
+    with pytest.raises(TypeError, match="unknown training setting.*'learning_rate'"):
+        fit(small_unet(), CellCrops(4), config=config, learning_rate=0.1)
+    with pytest.warns(UserWarning, match=r"'loss': \('dice', 'cross-entropy'\)"):
+        fit(small_unet(), CellCrops(4), config=config, epochs=2, loss="cross-entropy", resume=tmp_path / "run.pt")
+
+
+@pytest.mark.parametrize("epoch", [2.7, "3", -1, True])
+def test_a_checkpoint_refuses_an_epoch_that_is_not_a_count(tmp_path, epoch):
+    with pytest.raises(TypeError, match="epoch must be a whole number"):
+        save_checkpoint(tmp_path / "a.pt", small_unet(), epoch=epoch)
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (dict(loss="focal"), "loss must be one of"),
+        (dict(loss="dice", class_weights=[1, 2]), "class_weights weight the cross-entropy"),
+        (dict(class_weights=[1, -1]), "class_weights must be one number >= 0"),
+        (dict(loss=dice_loss, class_weights=[1, 2]), "apply them inside it"),
+        (dict(seed=2**31), "seed must be"),
+        (dict(time_limit=0), "time_limit must be greater than 0"),
+    ],
+)
+def test_train_config_names_the_bad_setting(settings, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        TrainConfig(**settings)

@@ -11,8 +11,12 @@ One module per idea, each small enough to read in one sitting:
 - :mod:`unetlib.model`: the U-Net, one module per box of the paper's Fig. 1, and its size arithmetic
 - :mod:`unetlib.tiling`: overlap-tile prediction for images of any size
 - :mod:`unetlib.losses`, :mod:`unetlib.metrics`: the paper's weight map, Dice, Rand error, object F1
-- :mod:`unetlib.train`: the training loop, checkpoints, prediction (also under torchrun)
-- :mod:`unetlib.distributed`, :mod:`unetlib.cli`: data-parallel training and ``python -m unetlib.train``
+- :mod:`unetlib.config`: every training setting in one checked, frozen :class:`~unetlib.config.TrainConfig`
+- :mod:`unetlib.train`: the training loop and evaluation (also under torchrun)
+- :mod:`unetlib.checkpoints`, :mod:`unetlib.prediction`: saving and loading safely; logits, probabilities, class maps
+- :mod:`unetlib.recipes`: the book's named recipes and data splits, defined once
+- :mod:`unetlib.distributed`, :mod:`unetlib.cli`, :mod:`unetlib.predict`: data-parallel training,
+  ``python -m unetlib.train`` and ``python -m unetlib.predict``
 - :mod:`unetlib.data`: generated pictures, the real image sets (verified downloads), augmentation
 - :mod:`unetlib.exercises`: checks for the readers' answers
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from importlib.resources import files
 
 import numpy as np
@@ -16,9 +17,9 @@ import torch
 from skimage.measure import label
 from skimage.segmentation import expand_labels
 
-from unetlib._checks import boolean, choice, integer, label_image, number, real_array
+from unetlib._checks import boolean, choice, integer, label_image, real_array
+from unetlib.config import TrainConfig
 from unetlib.data import RandomCrops
-from unetlib.losses import combined_loss, dice_loss
 from unetlib.metrics import (
     confusion_matrix,
     dice,
@@ -29,11 +30,11 @@ from unetlib.metrics import (
     rand_error,
 )
 from unetlib.model import UNet
-from unetlib.tiling import predict_tiled
-from unetlib.train import choose_device, fit, predict
+from unetlib.prediction import Segmenter, predict_logits
+from unetlib.recipes import AERIAL_RECIPE, CHAPTER7_RECIPE, Recipe
+from unetlib.train import fit
 
 __all__ = [
-    "Segmenter",
     "cells_from_membranes",
     "channel_statistics",
     "class_pixel_counts",
@@ -69,54 +70,46 @@ def train_on_crops(
     targets,
     weight_maps=None,
     augment: bool = True,
-    epochs: int = 12,
     val: tuple[list, list] | None = None,
-    depth: int = 3,
-    base_channels: int = 16,
-    batch_norm: bool = True,
-    schedule: str = "warmup-cosine",
-    lr: float = 3e-3,
     seed: int = 0,
     device=None,
+    recipe: Recipe = CHAPTER7_RECIPE,
+    **settings,
 ) -> tuple[UNet, dict, float]:
-    """Train a same-padding U-Net (2 classes) on random 128x128 crops, 64 per epoch, batches of 8.
+    """Train a same-padding U-Net (2 classes) with Chapter 7's recipe on random crops of ``images``.
 
-    The defaults are the fast recipe of ``benchmarks/learning_curves.py``: batch norm, and a
-    learning rate that warms up, peaks at 3e-3 and decays along a cosine.
+    The recipe (:data:`~unetlib.recipes.CHAPTER7_RECIPE`): a U-Net of depth 3 and 16 channels
+    with batch norm, 12 epochs of 8 steps of 8 random 128x128 crops, a learning rate that warms
+    up, peaks at 3e-3 and decays along a cosine (the fast recipe of ``benchmarks/learning_curves.py``).
 
     Args:
         images: ``(1, H, W)`` float arrays.
         targets: ``(H, W)`` class indices (0 background, 1 foreground), one per image.
-        weight_maps: optional weight maps for :func:`~unetlib.losses.weighted_cross_entropy`.
-        augment: flips, rotations, elastic deformation and intensity jitter.
-        epochs: epochs of 8 steps.
+        weight_maps: optional per-pixel weights for the cross-entropy (:func:`~unetlib.losses.weight_map`).
+        augment: flips, rotations, elastic deformation and intensity jitter (else none).
         val: ``(images, targets)`` for the learning curves (16 crops, the same at every epoch).
-        depth, base_channels: the U-Net's size.
-        batch_norm: batch normalisation after every convolution.
-        schedule, lr: the learning-rate schedule and its peak (:func:`~unetlib.train.learning_rate`).
         seed: seeds the weights, the crops and the augmentation.
-        device: where to train (default: :func:`~unetlib.train.choose_device`).
+        device: where to train (default: :func:`~unetlib.config.choose_device`).
+        recipe: the :class:`~unetlib.recipes.Recipe` to start from.
+        **settings: changes to the recipe: the network's (``depth``, ``base_channels``,
+            ``batch_norm``) or the training's (:class:`~unetlib.config.TrainConfig` fields, e.g.
+            ``epochs``, ``lr``, ``schedule``).
 
     Returns:
         The model, its history and the training time in seconds.
     """
+    model_settings = recipe.model | {
+        k: settings.pop(k) for k in list(settings) if k in ("depth", "base_channels", "batch_norm")
+    }
+    config = recipe.train.replace(seed=seed, device=device, progress=False, **settings)
     torch.manual_seed(seed)
-    model = UNet(1, 2, depth=depth, base_channels=base_channels, padding="same", batch_norm=batch_norm)
-    crops = RandomCrops(images, targets, weight_maps, crop=128, samples=64, augment=augment, seed=seed)
-    val_crops = None if val is None else RandomCrops(*val, crop=128, samples=16, augment=False, seed=99, fixed=True)
-    start = time.perf_counter()
-    history = fit(
-        model,
-        crops,
-        val=val_crops,
-        epochs=epochs,
-        lr=lr,
-        batch_size=8,
-        schedule=schedule,
-        device=choose_device(device),
-        seed=seed,
-        progress=False,
+    model = UNet(1, 2, **model_settings)
+    crops = replace(recipe, augment=recipe.augment if augment else "none").crops(images, targets, weight_maps, seed)
+    val_crops = (
+        None if val is None else RandomCrops(*val, crop=recipe.crop, samples=16, augment=False, seed=99, fixed=True)
     )
+    start = time.perf_counter()
+    history = fit(model, crops, val=val_crops, config=config)
     return model, history, time.perf_counter() - start
 
 
@@ -125,7 +118,7 @@ def score_on_images(model, images, instances, device=None) -> tuple[float, float
     regions, over whole images, against instance labels."""
     dices, f1s = [], []
     for image, truth in zip(images, instances):
-        foreground = (predict(model, image, device=choose_device(device)).argmax(0) == 1).numpy()
+        foreground = (predict_logits(model, image, device=device).argmax(0) == 1).numpy()
         dices.append(dice(foreground, truth > 0))
         f1s.append(object_f1(label(foreground), truth)["f1"])
     return float(np.mean(dices)), float(np.mean(f1s))
@@ -275,54 +268,8 @@ def median_frequency_weights(counts) -> np.ndarray:
     return weights.astype(np.float32)
 
 
-class Segmenter:
-    """A trained network and the normalisation it was trained with: call it on a raw image.
-
-    Args:
-        model: a same-padding :class:`~unetlib.model.UNet` with 3 input channels.
-        mean, std: the training set's per-channel statistics (:func:`channel_statistics`).
-        tile_size: the side of the tiles :func:`~unetlib.tiling.predict_tiled` runs over an image
-            (a multiple of ``2 ** depth``); the memory used does not grow with the image.
-
-    Calling it on a ``(3, H, W)`` float image in [0, 1] of any size returns its ``(H, W)`` int64
-    class map; :meth:`probabilities` returns the ``(K, H, W)`` softmax.
-    """
-
-    def __init__(self, model: UNet, mean, std, tile_size: int = 512, margin: int = 48):
-        if not isinstance(model, UNet) or model.padding != "same" or model.in_channels != 3:
-            raise TypeError(f"model must be a same-padding unetlib UNet with 3 input channels, got {model!r:.80}")
-        self.model = model
-        self.mean = real_array(mean, "mean", ndim=1, finite=True).astype(np.float32)
-        self.std = real_array(std, "std", ndim=1, finite=True).astype(np.float32)
-        if self.mean.shape != (3,) or self.std.shape != (3,) or (self.std <= 0).any():
-            raise ValueError(f"mean and std must be 3 numbers each (std > 0), got {self.mean}, {self.std}")
-        self.tile_size = integer(tile_size, "tile_size", minimum=2**model.depth)
-        self.margin = integer(margin, "margin", minimum=0)
-        self.history: dict = {}
-        self.steps = 0
-        self.seconds = 0.0
-        self.class_weights: np.ndarray | None = None
-
-    def normalise(self, image) -> np.ndarray:
-        """``(image - mean) / std``, channel by channel."""
-        (image,) = _rgb_images([image], "image")
-        return (image - self.mean[:, None, None]) / self.std[:, None, None]
-
-    def _logits(self, image) -> torch.Tensor:
-        return predict_tiled(
-            self.model, self.normalise(image), tile_size=self.tile_size, margin=self.margin, progress=False
-        )
-
-    def probabilities(self, image) -> np.ndarray:
-        """``(K, H, W)`` class probabilities of a raw ``(3, H, W)`` image in [0, 1]."""
-        return self._logits(image).softmax(0).numpy()
-
-    def __call__(self, image) -> np.ndarray:
-        return self._logits(image).argmax(0).numpy().astype(np.int64)
-
-
-# The losses train_multiclass can train with (its ``loss`` argument).
-LOSSES = ("dice", "cross-entropy", "weighted", "weighted+dice")
+#: The losses :func:`train_multiclass` compares (its ``loss`` argument).
+AERIAL_LOSSES = ("dice", "cross-entropy", "weighted", "weighted+dice")
 
 
 def train_multiclass(
@@ -337,18 +284,16 @@ def train_multiclass(
     steps: int | None = None,
     augment: bool = True,
     loss: str = "dice",
-    depth: int = 4,
-    base_channels: int = 16,
-    crop: int = 128,
-    batch_size: int = 8,
-    lr: float = 2e-3,
+    recipe: Recipe = AERIAL_RECIPE,
+    **settings,
 ) -> Segmenter:
-    """Chapter 10's recipe: train a U-Net on raw RGB scenes and return it as a :class:`Segmenter`.
+    """Chapter 10's recipe: train a U-Net on raw RGB scenes and return it as a :class:`~unetlib.prediction.Segmenter`.
 
     A same-padding U-Net with batch norm is trained with Adam on random crops of ``images``,
     normalised with the training set's channel statistics, unlabelled pixels left out of the
-    loss. Two choices make the recipe; each is an argument, to measure what it brings
-    (``benchmarks/aerial_recipes.py`` does, for Chapter 10):
+    loss (:data:`~unetlib.recipes.AERIAL_RECIPE`; ``python -m unetlib.train --recipe aerial``
+    trains the same network). Two choices make the recipe; each is an argument, to measure
+    what it brings (``benchmarks/aerial_recipes.py`` does, for Chapter 10):
 
     - ``augment``: the 8 flips and rotations of each crop (an aerial scene has no "up"), with
       no elastic deformation (buildings and roads do not bend);
@@ -367,14 +312,15 @@ def train_multiclass(
             reaches it); or give ``steps``.
         ignore_index: a target value whose pixels are left out of the loss (unlabelled).
         seed: seeds the weights, the crops and the augmentation.
-        device: where to train (default :func:`~unetlib.train.choose_device`).
+        device: where to train (default :func:`~unetlib.config.choose_device`).
         steps: train for exactly this many steps instead (reproducible on one machine).
         augment, loss: the recipe's two choices (above).
-        depth, base_channels, crop, batch_size, lr: the network, the crops and Adam's rate.
+        recipe: the :class:`~unetlib.recipes.Recipe` to start from.
+        **settings: changes to it: ``depth``, ``base_channels``, ``crop``, ``batch_size``, ``lr``.
 
     Returns:
-        A :class:`Segmenter`, with ``.history``, ``.steps``, ``.seconds`` and ``.class_weights``
-        (None unless the loss is weighted).
+        A :class:`~unetlib.prediction.Segmenter`, with ``.history``, ``.steps``, ``.seconds``
+        and ``.class_weights`` (None unless the loss is weighted).
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -386,19 +332,57 @@ def train_multiclass(
     """
     images = _rgb_images(images)
     num_classes = integer(num_classes, "num_classes", minimum=2)
-    seed, depth = integer(seed, "seed", minimum=0), integer(depth, "depth", minimum=1)
-    lr = number(lr, "lr", above=0)
+    choice(loss, "loss", AERIAL_LOSSES)
     if (seconds is None) == (steps is None):
         raise ValueError(f"give seconds (wall time) or steps, exactly one; got seconds={seconds}, steps={steps}")
-    if seconds is not None:
-        seconds = number(seconds, "seconds", above=0)
-    if steps is not None:
-        steps = integer(steps, "steps", minimum=1)
-    if ignore_index is not None:
-        ignore_index = integer(ignore_index, "ignore_index")
+    recipe, config = _aerial_settings(recipe, augment, settings)
+    # Epochs of 8 steps for a time budget (checked after every step); one epoch of them all for a number of steps.
+    per_epoch = 8 if steps is None else integer(steps, "steps", minimum=1)
+    config = config.replace(
+        loss="dice" if loss == "dice" else ("cross-entropy+dice" if loss == "weighted+dice" else "cross-entropy"),
+        ignore_index=ignore_index,
+        seed=seed,
+        device=device,
+        progress=False,
+        epochs=1 if steps is not None else 10**6,
+        time_limit=seconds,
+    )
+    targets = _matching_targets(images, targets, recipe.crop)
+    if loss.startswith("weighted"):
+        config = config.replace(
+            class_weights=median_frequency_weights(class_pixel_counts(targets, num_classes, ignore_index))
+        )
+    # One fixed normalisation, from the training images: the network sees colours, not stretches.
+    mean, std = channel_statistics(images)
+    torch.manual_seed(seed)
+    model = UNet(3, num_classes, **recipe.model)
+    # The Segmenter's own normalisation, so that training and prediction share one transformation.
+    segmenter = Segmenter(model, mean, np.maximum(std, 1e-6))
+    crops = recipe.crops(
+        [segmenter.normalise(image) for image in images], targets, seed=seed, samples=per_epoch * config.batch_size
+    )
+    start = time.perf_counter()
+    history = fit(model, crops, config=config)
+    model.cpu().eval()
+    segmenter.history, segmenter.seconds = history, time.perf_counter() - start
+    segmenter.steps = history["steps"][-1]
+    segmenter.class_weights = None if config.class_weights is None else np.array(config.class_weights)
+    return segmenter
+
+
+def _aerial_settings(recipe: Recipe, augment, settings: dict) -> tuple[Recipe, TrainConfig]:
+    """The recipe with ``settings`` applied: its network and crops, and its training configuration."""
     augment = boolean(augment, "augment")
-    choice(loss, "loss", LOSSES)
-    crop, batch_size = integer(crop, "crop", minimum=2**depth), integer(batch_size, "batch_size", minimum=1)
+    network = {k: settings.pop(k) for k in list(settings) if k in ("depth", "base_channels")}
+    if "depth" in network:
+        network["depth"] = integer(network["depth"], "depth", minimum=1)
+    crop = integer(settings.pop("crop", recipe.crop), "crop", minimum=2 ** network.get("depth", recipe.model["depth"]))
+    recipe = replace(recipe, model=recipe.model | network, crop=crop, augment=recipe.augment if augment else "none")
+    return recipe, recipe.train.replace(**settings)
+
+
+def _matching_targets(images: list, targets, crop: int) -> list:
+    """The targets as a list, checked to match the images one to one, and the images at least ``crop`` square."""
     _check_class_maps(targets)
     targets = list(targets)
     if len(targets) != len(images):
@@ -412,66 +396,7 @@ def train_multiclass(
             raise ValueError(
                 f"images[{k}] is {image.shape[1]}x{image.shape[2]}, smaller than the {crop}-pixel crops: use a smaller crop"
             )
-    counts = class_pixel_counts(targets, num_classes, ignore_index)
-
-    # One fixed normalisation, from the training images: the network sees colours, not stretches.
-    mean, std = channel_statistics(images)
-    torch.manual_seed(seed)
-    model = UNet(3, num_classes, depth=depth, base_channels=base_channels, padding="same", batch_norm=True)
-    # The Segmenter's own normalisation, so that training and prediction share one transformation.
-    segmenter = Segmenter(model, mean, np.maximum(std, 1e-6))
-    normalised = [segmenter.normalise(image) for image in images]
-    class_weights = torch.from_numpy(median_frequency_weights(counts)) if loss.startswith("weighted") else None
-
-    taken = [0]  # training steps, counted by the loss (there is no validation set to score)
-
-    def loss_function(logits, target, weights=None):
-        taken[0] += 1
-        if loss == "dice":
-            return dice_loss(logits, target, background=None, ignore_index=ignore_index)
-        return combined_loss(
-            logits,
-            target,
-            weights,
-            dice_weight=1.0 if loss == "weighted+dice" else 0.0,
-            class_weights=class_weights,
-            ignore_index=ignore_index,
-            background=None,
-        )
-
-    # Epochs of 8 steps for a time budget (checked after every step); one epoch of them all for
-    # a number of steps.
-    per_epoch = 8 if steps is None else steps
-    # Flips only: no bending, and no intensity jitter (colours carry the classes: water is blue).
-    crops = RandomCrops(
-        normalised,
-        targets,
-        crop=crop,
-        samples=per_epoch * batch_size,
-        augment=augment,
-        seed=seed,
-        elastic=0.0,
-        intensity=False,
-    )
-    start = time.perf_counter()
-    history = fit(
-        model,
-        crops,
-        epochs=1 if steps is not None else 10**6,
-        lr=lr,
-        batch_size=batch_size,
-        loss=loss_function,
-        device=choose_device(device),
-        seed=seed,
-        progress=False,
-        time_limit=seconds,
-        ignore_index=ignore_index,
-    )
-    model.cpu().eval()
-    segmenter.history, segmenter.seconds = history, time.perf_counter() - start
-    segmenter.steps = taken[0]
-    segmenter.class_weights = None if class_weights is None else class_weights.numpy()
-    return segmenter
+    return targets
 
 
 def score_multiclass(segment, images, targets, num_classes: int, ignore_index: int | None = None) -> dict:

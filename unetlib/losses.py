@@ -19,7 +19,10 @@ from scipy.ndimage import distance_transform_edt, find_objects
 
 from unetlib._checks import boolean, integer, label_image, number, real_array
 
-__all__ = ["combined_loss", "dice_loss", "weight_map", "weighted_cross_entropy"]
+__all__ = ["LOSSES", "SegmentationLoss", "combined_loss", "dice_loss", "weight_map", "weighted_cross_entropy"]
+
+#: The losses :class:`SegmentationLoss` (and so ``fit`` and the command) know by name.
+LOSSES = ("cross-entropy", "dice", "cross-entropy+dice")
 
 
 def weight_map(instances: np.ndarray, w0: float = 10.0, sigma: float = 5.0, balance: bool = True) -> np.ndarray:
@@ -258,3 +261,65 @@ def combined_loss(
     dice_weight = number(dice_weight, "dice_weight", minimum=0)
     cross_entropy = weighted_cross_entropy(logits, target, weights, class_weights, ignore_index)
     return cross_entropy + dice_weight * dice_loss(logits, target, background=background, ignore_index=ignore_index)
+
+
+class SegmentationLoss:
+    """A loss of this module configured once, then called as ``loss(logits, target, weights=None)``.
+
+    As in MONAI and segmentation_models_pytorch, the settings (class weights, ignore index, the
+    Dice's background) are given when the loss is made; every call passes only the data, so
+    :func:`~unetlib.train.fit` calls every loss the same way.
+
+    Args:
+        name: ``"cross-entropy"`` (:func:`weighted_cross_entropy`), ``"dice"`` (:func:`dice_loss`)
+            or ``"cross-entropy+dice"`` (:func:`combined_loss`, their sum).
+        class_weights: ``K`` weights for the cross-entropy (not with ``"dice"``).
+        ignore_index: a target value whose pixels count for nothing.
+        background: the class the Dice loss leaves out of its mean (None: every class).
+        smooth: the Dice's smoothing term.
+
+    Example:
+        >>> loss = SegmentationLoss("dice", ignore_index=255)
+        >>> logits, target = torch.zeros(1, 2, 2, 2), torch.tensor([[[0, 1], [255, 0]]])
+        >>> loss(logits, target).item() == dice_loss(logits, target, background=None, ignore_index=255).item()
+        True
+    """
+
+    def __init__(
+        self,
+        name: str = "cross-entropy",
+        class_weights=None,
+        ignore_index: int | None = None,
+        background: int | None = None,
+        smooth: float = 1.0,
+    ):
+        if name not in LOSSES:
+            raise ValueError(f"name must be one of {list(LOSSES)}, got {name!r}")
+        if class_weights is not None and name == "dice":
+            raise ValueError("class_weights weight the cross-entropy: the 'dice' loss has none")
+        self.name, self.class_weights = name, class_weights
+        self.ignore_index = None if ignore_index is None else integer(ignore_index, "ignore_index")
+        self.background = None if background is None else integer(background, "background", minimum=0)
+        self.smooth = number(smooth, "smooth", minimum=0)
+
+    def __call__(self, logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        if self.name == "dice":
+            if weights is not None:
+                raise ValueError(
+                    "the Dice loss takes no per-pixel weights, and this batch has them (a weight map): "
+                    "use 'cross-entropy' or 'cross-entropy+dice', or a dataset without weight maps"
+                )
+            return dice_loss(logits, target, self.smooth, self.background, self.ignore_index)
+        cross_entropy = weighted_cross_entropy(logits, target, weights, self.class_weights, self.ignore_index)
+        if self.name == "cross-entropy":
+            return cross_entropy
+        return cross_entropy + dice_loss(logits, target, self.smooth, self.background, self.ignore_index)
+
+    def __repr__(self) -> str:
+        settings = {
+            "class_weights": self.class_weights,
+            "ignore_index": self.ignore_index,
+            "background": self.background,
+        }
+        shown = "".join(f", {k}={v!r}" for k, v in settings.items() if v is not None)
+        return f"SegmentationLoss({self.name!r}{shown})"

@@ -1,25 +1,19 @@
-"""Training a segmentation network: the loop, its history, checkpoints, prediction.
+"""Training a segmentation network: the loop and its history, under one process or many.
 
 :func:`fit` is the loop every chapter would otherwise write by hand (zero_grad, loss, backward,
 step), with what makes runs trustworthy: a progress bar, a history of losses and validation
-Dice, the device chosen for you, mixed precision on CUDA, seeds so that a CPU run is
-reproducible bit for bit, and a clear stop (not a NaN model) when the loss blows up.
-
-Checkpoints hold the model's configuration, its weights, the optimiser, the epoch and the
-history. They are written to a temporary file and renamed, so an interrupted save never
-destroys the previous one, and read with ``torch.load(weights_only=True)``, which cannot run
-code hidden in a file. Resuming from a checkpoint continues exactly where training stopped.
+scores, the device chosen for you, mixed precision on CUDA, seeds so that a CPU run is
+reproducible bit for bit, and a clear stop (not a NaN model) when the loss blows up. Its
+settings are one :class:`~unetlib.config.TrainConfig`, checked once; checkpoints are
+:mod:`unetlib.checkpoints`' and prediction :mod:`unetlib.prediction`'s.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import math
-import os
-import pickle
-import tempfile
 import time
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -28,63 +22,14 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from unetlib._checks import boolean, choice, integer, model_device, number
+from unetlib._checks import choice, describe, integer, model_device, number
+from unetlib.checkpoints import load_checkpoint, save_checkpoint
+from unetlib.config import SCHEDULES, TrainConfig, choose_device
 from unetlib.distributed import GlobalBatches, Ranks, all_sum, join
-from unetlib.losses import weighted_cross_entropy
-from unetlib.metrics import dice, mean_over_classes, per_class_iou
-from unetlib.model import UNet, UNetConfig
+from unetlib.losses import SegmentationLoss
+from unetlib.metrics import confusion_matrix, iou_from_confusion, mean_over_classes
 
-__all__ = [
-    "choose_device",
-    "evaluate",
-    "fit",
-    "learning_rate",
-    "load_checkpoint",
-    "predict",
-    "predict_tta",
-    "save_checkpoint",
-]
-
-SCHEDULES = ("constant", "warmup-cosine")
-
-LossFunction = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
-
-
-def choose_device(device: str | torch.device | None = None) -> torch.device:
-    """``device`` if given, else CUDA if available, else Apple's MPS, else the CPU.
-
-    Example:
-        >>> choose_device("cpu")
-        device(type='cpu')
-    """
-    if device is not None:
-        try:
-            chosen = torch.device(device)
-        except (RuntimeError, TypeError):
-            raise ValueError(
-                f"device must be 'cpu', 'cuda', 'cuda:N', 'mps' or a torch.device, got {device!r}"
-            ) from None
-        if chosen.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"device {device!r} was asked for, but PyTorch sees no CUDA GPU here "
-                "(torch.cuda.is_available() is False): use 'cpu', or device=None to choose"
-            )
-        if chosen.type == "cuda" and chosen.index is not None and chosen.index >= torch.cuda.device_count():
-            raise ValueError(
-                f"device {device!r} was asked for, but PyTorch sees {torch.cuda.device_count()} CUDA GPU(s), "
-                f"cuda:0 to cuda:{torch.cuda.device_count() - 1}"
-            )
-        if chosen.type == "mps" and not torch.backends.mps.is_available():
-            raise ValueError(
-                f"device {device!r} was asked for, but Apple's MPS is not available here: use 'cpu', "
-                "or device=None to choose"
-            )
-        return chosen
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+__all__ = ["evaluate", "fit", "learning_rate"]
 
 
 def learning_rate(step: int, total_steps: int, lr: float, schedule: str = "constant", warmup: float = 0.1) -> float:
@@ -114,111 +59,55 @@ def learning_rate(step: int, total_steps: int, lr: float, schedule: str = "const
     return lr * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def _centre_crop(array: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Crop the last two axes to the centre ``height x width`` (targets of a valid-padding net)."""
-    top, left = (array.shape[-2] - height) // 2, (array.shape[-1] - width) // 2
-    return array[..., top : top + height, left : left + width]
-
-
-def _batch_loss(
-    model: nn.Module,
-    batch,
-    device: torch.device,
-    loss_function: LossFunction,
-    autocast: bool,
-    channels_last: bool = False,
-    amp_dtype: torch.dtype | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    image, target, *rest = (item.to(device) for item in batch)
-    if channels_last:
-        image = image.contiguous(memory_format=torch.channels_last)
-    weights = rest[0] if rest else None
-    with torch.autocast(device.type, dtype=amp_dtype, enabled=autocast):
-        logits = model(image)
-    # A valid-padding U-Net predicts the centre of its input: compare with the centre of the target.
-    height, width = logits.shape[-2:]
-    target = _centre_crop(target, height, width)
-    weights = None if weights is None else _centre_crop(weights, height, width)
-    return loss_function(logits.float(), target, weights), logits, target
-
-
 def fit(
     model: nn.Module,
     train: torch.utils.data.Dataset,
     val: torch.utils.data.Dataset | None = None,
-    epochs: int = 10,
-    lr: float = 1e-3,
-    batch_size: int = 4,
-    loss: LossFunction | None = None,
-    device: str | torch.device | None = None,
-    seed: int = 0,
-    amp: bool | None = None,
-    progress: bool | None = None,
+    config: TrainConfig | None = None,
     checkpoint: str | Path | None = None,
     resume: str | Path | None = None,
-    time_limit: float | None = None,
-    schedule: str = "constant",
-    channels_last: bool = True,
-    on_epoch_end: Callable[[int, dict[str, list[float]]], bool | None] | None = None,
-    sync_batch_norm: bool = False,
-    compile: bool = False,
-    ignore_index: int | None = None,
+    on_epoch_end: Callable[[int, dict], bool | None] | None = None,
+    **settings,
 ) -> dict[str, list[float]]:
     """Train ``model`` with Adam and return the history of each epoch.
+
+    The settings are a :class:`~unetlib.config.TrainConfig` (``config=``), or its field names
+    as keywords, which change ``config`` (or the defaults): ``fit(model, data, epochs=5,
+    loss="dice")``. Every setting is checked once, when the configuration is made.
 
     Started by ``torchrun --nproc_per_node=N``, the same call trains on N processes (one per GPU,
     or N CPU processes): ``fit`` joins the process group (NCCL on CUDA, gloo on the CPU), wraps
     the model in :class:`~torch.nn.parallel.DistributedDataParallel`, and gives each process its
-    slice of every global batch of ``N * batch_size`` images, so that N processes take the same
-    steps as one process with ``batch_size=N * batch_size`` (see :mod:`unetlib.distributed`).
-    Losses are added up across the processes; only rank 0 shows progress, writes checkpoints and
-    calls ``on_epoch_end``; every rank returns the same history. A group ``fit`` created is
-    destroyed when it returns.
+    slice of every global batch of ``N * batch_size`` images (see :mod:`unetlib.distributed`).
+    Only rank 0 shows progress, writes checkpoints and calls ``on_epoch_end``; every rank
+    returns the same history. A group ``fit`` created is destroyed when it returns.
 
     Args:
         model: a network producing logits ``(N, K, h, w)``; with valid padding (``h, w`` smaller
             than the input) the targets are centre-cropped to match.
         train: a dataset of ``(image, mask)`` or ``(image, mask, weights)`` tensors.
-        val: an optional dataset of the same kind, evaluated after every epoch (foreground Dice).
-        epochs: the number of passes over ``train`` (in total, counting a resumed run's).
-        lr: Adam's learning rate (the peak of the schedule).
-        batch_size: images per step *on each process* (the global batch is ``N * batch_size``
-            under torchrun with N processes).
-        loss: ``loss(logits, target, weights_or_None)``; default :func:`~unetlib.losses.weighted_cross_entropy`.
-        device: where to train; default :func:`choose_device`.
-        seed: seeds the weights' shuffling, dropout and (if the training set's ``transform`` has
-            an ``rng``) the augmentation, per epoch: a CPU run is reproducible, and resumable.
-        amp: mixed precision; default on for CUDA only: bfloat16 where the GPU supports it,
-            else float16 with a gradient scaler.
-        progress: show a progress bar (default: yes, in the terminal or notebook).
-        checkpoint: save a checkpoint here after every epoch.
-        resume: continue from this checkpoint (model, optimiser, epoch, history).
-        time_limit: stop after the step that reaches this many seconds of training (the epoch
-            is then recorded as it stands); for comparing recipes at equal time.
-        schedule: ``"constant"`` or ``"warmup-cosine"`` (see :func:`learning_rate`), over all
-            ``epochs``.
-        channels_last: store the model's weights and each batch channels-last (NHWC), which
-            the CPU's and GPU's convolution kernels run faster (``benchmarks/bench_step.py``);
-            the results are the same up to rounding.
+        val: an optional dataset of the same kind, scored after every epoch (:func:`evaluate`).
+        config: the training settings (default: ``TrainConfig()``).
+        checkpoint: save a checkpoint here after every epoch (with the settings).
+        resume: continue from this checkpoint (model, optimiser, epoch, history); a warning
+            names every setting that differs from the saved ones (other than ``epochs``,
+            ``time_limit``, ``device``, ``progress`` and ``compile``), e.g. a new ``lr``.
         on_epoch_end: called as ``on_epoch_end(epoch, history)`` after every epoch (and its
             checkpoint); returning True stops training there. Its time does not count towards
             ``time_limit``.
-        sync_batch_norm: under torchrun on CUDA, share batch-norm statistics across the
-            processes (the model's batch-norm layers are replaced, in place, by
-            :class:`~torch.nn.SyncBatchNorm` ones). Off by default: each process then
-            normalises with its own images' statistics. PyTorch has no CPU version; asking for it
-            on the CPU is an error.
-        compile: run the model through :func:`torch.compile` (a first step that takes minutes,
-            faster steps after it; worth it for long GPU runs).
-        ignore_index: a target value that marks unlabelled pixels (it may lie outside
-            ``0..K-1``): the default loss and the validation scores leave them out. A ``loss``
-            of your own must leave them out itself (e.g. ``weighted_cross_entropy(...,
-            ignore_index=...)``).
+        **settings: fields of :class:`~unetlib.config.TrainConfig` that replace ``config``'s.
+
+    The loss is ``config.loss``: a name (``"cross-entropy"``, ``"dice"``,
+    ``"cross-entropy+dice"``, configured with ``class_weights``, ``ignore_index`` and
+    ``dice_background``) or any function called as ``loss(logits, target)``, or
+    ``loss(logits, target, weights)`` for a dataset that yields weight maps, such as every loss
+    of :mod:`unetlib.losses`.
 
     Returns:
-        ``{"epoch": [...], "train_loss": [...], "val_loss": [...], "val_dice": [...]}``; with
-        more than two classes also ``"val_mean_iou"`` and ``"val_iou_<k>"`` per class
-        (:func:`evaluate`), since the Dice of class 1 alone says little about six classes.
+        ``{"epoch": [...], "steps": [...], "train_loss": [...], "val_loss": [...], ...}``: one entry
+        per epoch (``steps``: the optimiser steps taken by its end);
+        with ``val``, also every score of :func:`evaluate` prefixed ``val_`` (``val_dice`` for two
+        classes, ``val_mean_iou`` and ``val_iou_<k>`` for every class, ...).
 
     Raises:
         FloatingPointError: if a loss is NaN or infinite, naming the epoch and the step.
@@ -226,6 +115,7 @@ def fit(
     Example:
         Two epochs on one constant image; the history has one entry per epoch.
 
+        >>> from unetlib.model import UNet
         >>> data = torch.utils.data.TensorDataset(torch.rand(2, 1, 16, 16), torch.zeros(2, 16, 16, dtype=torch.long))
         >>> model = UNet(1, 2, depth=2, base_channels=4, padding="same")
         >>> history = fit(model, data, epochs=2, device="cpu", progress=False)
@@ -233,24 +123,14 @@ def fit(
         ([1, 2], True)
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module (e.g. a unetlib UNet), got {type(model).__name__}")
-    epochs, batch_size = integer(epochs, "epochs", minimum=1), integer(batch_size, "batch_size", minimum=1)
-    seed = integer(seed, "seed", minimum=0)
-    lr = number(lr, "lr", above=0, hint=" (1e-3 is a common start)")
-    choice(schedule, "schedule", SCHEDULES)
-    channels_last = boolean(channels_last, "channels_last")
-    if time_limit is not None:
-        time_limit = number(time_limit, "time_limit", above=0, hint=" (seconds)")
-    for name, value in (("amp", amp), ("progress", progress)):
-        if value is not None:
-            boolean(value, name)
+        raise TypeError(f"model must be a torch.nn.Module (e.g. a unetlib UNet), got {describe(model)}")
+    if config is not None and not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a unetlib.config.TrainConfig, got {describe(config)}")
+    config = (config or TrainConfig()).replace(**settings)
     if on_epoch_end is not None and not callable(on_epoch_end):
-        raise TypeError(f"on_epoch_end must be a function on_epoch_end(epoch, history), got {on_epoch_end!r}")
-    sync_batch_norm, compile = boolean(sync_batch_norm, "sync_batch_norm"), boolean(compile, "compile")
-    if ignore_index is not None:
-        ignore_index = integer(ignore_index, "ignore_index")
-    device = choose_device(device)
-    if sync_batch_norm and device.type != "cuda":
+        raise TypeError(f"on_epoch_end must be a function on_epoch_end(epoch, history), got {describe(on_epoch_end)}")
+    device = choose_device(config.device)
+    if config.sync_batch_norm and device.type != "cuda":
         raise ValueError(
             f"sync_batch_norm=True needs CUDA GPUs (PyTorch's SyncBatchNorm has no CPU version), and this run "
             f"is on {device.type}: leave it False, and each process normalises with its own batch's statistics"
@@ -261,184 +141,280 @@ def fit(
             # One GPU per process; modulo the count for schedulers that show each process one GPU.
             device = torch.device("cuda", ranks.local_rank % torch.cuda.device_count())
             torch.cuda.set_device(device)
-        return _fit(
-            model,
-            train,
-            val,
-            epochs,
-            lr,
-            batch_size,
-            loss,
-            device,
-            seed,
-            amp,
-            progress,
-            checkpoint,
-            resume,
-            time_limit,
-            schedule,
-            channels_last,
-            on_epoch_end,
-            sync_batch_norm,
-            compile,
-            ignore_index,
-            ranks,
-        )
+        _check_shares(len(train), config.batch_size, ranks)
+        run = _Run.start(model, config, device, ranks, len(train))
+        history = run.restore(resume)
+        return run.train(train, val, history, checkpoint, on_epoch_end)
     finally:
         ranks.leave()
 
 
-def _fit(
-    model,
-    train,
-    val,
-    epochs,
-    lr,
-    batch_size,
-    loss,
-    device,
-    seed,
-    amp,
-    progress,
-    checkpoint,
-    resume,
-    time_limit,
-    schedule,
-    channels_last,
-    on_epoch_end,
-    sync_batch_norm,
-    compile,
-    ignore_index,
-    ranks: Ranks,
-):
-    """The training loop of :func:`fit`, its arguments checked and its process group joined."""
-    _check_shares(len(train), batch_size, ranks)
-    model.to(device)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    loss_function = loss or _default_loss(ignore_index)
-    autocast = (device.type == "cuda") if amp is None else bool(amp)
-    amp_dtype = _amp_dtype(device) if autocast else None
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    scaler = torch.amp.GradScaler(device.type, enabled=autocast and amp_dtype == torch.float16)
-    history: dict[str, list[float]] = {"epoch": [], "train_loss": [], "val_loss": [], "val_dice": []}
-    start = 0
-    if resume is not None:
-        state = load_checkpoint(resume, model, optimiser)
-        history, start = history | state["history"], state["epoch"]
-    # The module that takes the steps: the model itself, or a wrapper that averages gradients.
-    trained = model
-    if ranks.distributed:
-        if sync_batch_norm:
-            trained = nn.SyncBatchNorm.convert_sync_batchnorm(trained)
-        trained = DistributedDataParallel(trained, device_ids=[device.index] if device.type == "cuda" else None)
-    if compile:
-        trained = torch.compile(trained)
+@dataclass
+class _Run:
+    """One training run's moving parts, made once by :meth:`start`: what :func:`fit` hands around."""
 
-    from tqdm.auto import tqdm
+    model: nn.Module
+    trained: nn.Module  # the module that takes the steps: the model, or DDP/compile around it
+    config: TrainConfig
+    device: torch.device
+    ranks: Ranks
+    loss: Callable
+    optimiser: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    amp_dtype: torch.dtype | None
+    steps_per_epoch: int
+    start_epoch: int = 0
+    clock: dict = field(default_factory=dict)
 
-    started = time.perf_counter()
-    steps_per_epoch = math.ceil(len(train) / (batch_size * ranks.world_size))
-    bar = tqdm(
-        total=epochs * steps_per_epoch,
-        initial=start * steps_per_epoch,
-        disable=progress is False or not ranks.is_main,
-        desc="training",
-        unit="step",
-    )
+    @classmethod
+    def start(cls, model: nn.Module, config: TrainConfig, device: torch.device, ranks: Ranks, size: int) -> _Run:
+        model.to(device)
+        if config.channels_last:
+            model.to(memory_format=torch.channels_last)
+        autocast = (device.type == "cuda") if config.amp is None else config.amp
+        amp_dtype = _amp_dtype(device) if autocast else None
+        trained = model
+        if ranks.distributed:
+            if config.sync_batch_norm:
+                trained = nn.SyncBatchNorm.convert_sync_batchnorm(trained)
+            trained = DistributedDataParallel(trained, device_ids=[device.index] if device.type == "cuda" else None)
+        if config.compile:
+            trained = torch.compile(trained)
+        return cls(
+            model=model,
+            trained=trained,
+            config=config,
+            device=device,
+            ranks=ranks,
+            loss=config.make_loss(),
+            optimiser=torch.optim.Adam(model.parameters(), lr=config.lr),
+            scaler=torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16),
+            amp_dtype=amp_dtype,
+            steps_per_epoch=math.ceil(size / (config.batch_size * ranks.world_size)),
+        )
 
-    def out_of_time() -> bool:
-        # Every rank must stop at the same step: rank 0's clock decides.
-        late = time_limit is not None and ranks.is_main and time.perf_counter() - started >= time_limit
-        return time_limit is not None and all_sum([float(late)], ranks, device)[0] > 0
+    def restore(self, resume: str | Path | None) -> dict[str, list[float]]:
+        """The history so far: empty, or a checkpoint's (whose settings must match this run's)."""
+        history: dict[str, list[float]] = {"epoch": [], "steps": [], "train_loss": [], "val_loss": []}
+        if resume is None:
+            return history
+        state = load_checkpoint(resume, self.model, self.optimiser)
+        differ = self.config.differences(state.get("train_config") or {})
+        if differ:
+            warnings.warn(
+                f"resume: {resume} was trained with other settings, and training goes on with the new ones "
+                f"(saved, now): {differ}",
+                stacklevel=4,
+            )
+        self.start_epoch = int(state["epoch"])
+        return history | state["history"]
 
-    try:
-        for epoch in range(start, epochs):
-            _seed_epoch(train, seed, epoch, ranks.rank)
-            order = torch.Generator().manual_seed(seed * 100_003 + epoch)
-            batches = GlobalBatches(len(train), batch_size, ranks.rank, ranks.world_size, order)
-            # The loader draws its workers' seed from ``order`` too, not from the global generator
-            # that dropout uses.
-            loader = torch.utils.data.DataLoader(train, batch_sampler=batches, generator=order)
-            trained.train()
-            losses = []
-            for step, batch in enumerate(loader):
-                # The rate is set from the arguments at every step: a resumed run follows them.
-                for group in optimiser.param_groups:
-                    group["lr"] = learning_rate(epoch * steps_per_epoch + step, epochs * steps_per_epoch, lr, schedule)
-                optimiser.zero_grad()
-                value, _, _ = _batch_loss(trained, batch, device, loss_function, autocast, channels_last, amp_dtype)
-                # The global batch's loss: each rank's mean, weighted by its share of the images.
-                held, total = batches.share(step)
-                global_loss = all_sum([value.item() * (held / total)], ranks, device)[0]
-                if not math.isfinite(global_loss):
-                    raise FloatingPointError(
-                        f"the loss became {global_loss} at epoch {epoch + 1}, step {step + 1}; the model was not "
-                        f"updated. Try a smaller lr (now {lr}), check the inputs for NaN/inf and their scale "
-                        "(normalise them), and the targets for values outside 0..num_classes-1"
-                    )
-                # DDP averages the ranks' gradients; scaled by N * share, that average is the
-                # gradient of the global batch's mean loss (a single process: scaled by 1).
-                if held != total:
-                    value = value * (ranks.world_size * held / total)
-                scaler.scale(value).backward()
-                scaler.step(optimiser)
-                scaler.update()
-                losses.append(global_loss)
-                bar.update(1)
-                bar.set_postfix(loss=f"{global_loss:.4f}")
-                if out_of_time():
+    def train(self, train, val, history, checkpoint, on_epoch_end) -> dict[str, list[float]]:
+        """Every epoch: train, check, score, save, and stop when told or out of time."""
+        from tqdm.auto import tqdm
+
+        config = self.config
+        self.clock["started"] = time.perf_counter()
+        bar = tqdm(
+            total=config.epochs * self.steps_per_epoch,
+            initial=self.start_epoch * self.steps_per_epoch,
+            disable=config.progress is False or not self.ranks.is_main,
+            desc="training",
+            unit="step",
+        )
+        try:
+            for epoch in range(self.start_epoch, config.epochs):
+                losses, last_batch = self.train_epoch(train, epoch, bar)
+                # The loss check sees each update's effect one step late, and never the last
+                # one's: check the updated model itself before it is scored or saved. Without
+                # SyncBatchNorm each rank updated its batch-norm statistics on its own images:
+                # take rank 0's everywhere, so that every rank scores and saves the same model.
+                self.ranks.broadcast_buffers(self.model)
+                _check_finite_model(self.model, last_batch, self.device, config.channels_last, epoch, self.ranks)
+                self.record(history, epoch, losses, val)
+                if self.end_epoch(epoch, history, checkpoint, on_epoch_end) or self.out_of_time():
                     break
-            # The loss check above sees each update's effect one step late, and never the last
-            # one's: check the updated model itself before it is scored or saved.
-            # Without SyncBatchNorm each rank updated its batch-norm statistics on its own images:
-            # take rank 0's everywhere, so that every rank scores and saves the same model.
-            ranks.broadcast_buffers(model)
-            _check_finite_model(model, batch, device, channels_last, epoch, ranks)
-            history["epoch"].append(epoch + 1)
-            history["train_loss"].append(float(np.mean(losses)))
-            if val is not None:
-                # Every rank scores the whole validation set: the same weights give the same numbers.
-                scores = evaluate(
-                    model,
-                    val,
-                    device=device,
-                    loss=loss_function,
-                    batch_size=batch_size,
-                    channels_last=channels_last,
-                    ignore_index=ignore_index,
-                )
-                history["val_loss"].append(scores["loss"])
-                history["val_dice"].append(scores["dice"])
-                # More than two classes: mean IoU and every class's IoU, epoch by epoch.
-                for key in (k for k in scores if k == "mean_iou" or k.startswith("iou_")):
-                    history.setdefault(f"val_{key}", []).append(scores[key])
-            # Rank 0 alone saves and calls the hook; if either fails, every rank stops with it
-            # (instead of waiting for rank 0 at the next exchange).
-            stop, failure = False, None
-            if ranks.is_main:
-                paused = time.perf_counter()
-                try:
-                    if checkpoint is not None:
-                        save_checkpoint(checkpoint, model, optimiser, epoch + 1, history)
-                    if on_epoch_end is not None:
-                        stop = bool(on_epoch_end(epoch + 1, history))
-                except Exception as error:
-                    failure = error
-                started += time.perf_counter() - paused
-            stop_now, failed = all_sum([float(stop), float(failure is not None)], ranks, device)
-            if failure is not None:
-                raise failure
-            if failed:
-                raise RuntimeError(
-                    f"rank 0 failed after epoch {epoch + 1} (saving the checkpoint or in "
-                    "on_epoch_end): its error message says why"
-                )
-            if stop_now > 0 or out_of_time():
+        finally:
+            bar.close()
+        return history
+
+    def train_epoch(self, train, epoch: int, bar) -> tuple[list[float], tuple]:
+        """One pass over ``train``, in an order and with augmentation drawn from (seed, epoch)."""
+        config, ranks = self.config, self.ranks
+        _seed_epoch(train, config.seed, epoch, ranks.rank)
+        order = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+        batches = GlobalBatches(len(train), config.batch_size, ranks.rank, ranks.world_size, order)
+        # The loader draws its workers' seed from ``order`` too, not from the global generator that dropout uses.
+        loader = torch.utils.data.DataLoader(train, batch_sampler=batches, generator=order)
+        self.trained.train()
+        losses = []
+        for step, batch in enumerate(loader):
+            losses.append(self.step(batch, batches, epoch, step))
+            bar.update(1)
+            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+            if self.out_of_time():
                 break
+        return losses, batch
+
+    def step(self, batch, batches: GlobalBatches, epoch: int, step: int) -> float:
+        """One optimiser step on one global batch; returns the global batch's loss."""
+        config, ranks = self.config, self.ranks
+        # The rate is set from the settings at every step: a resumed run follows them.
+        rate = learning_rate(
+            epoch * self.steps_per_epoch + step, config.epochs * self.steps_per_epoch, config.lr, config.schedule
+        )
+        for group in self.optimiser.param_groups:
+            group["lr"] = rate
+        self.optimiser.zero_grad()
+        value, _, _ = _batch_loss(
+            self.trained,
+            batch,
+            self.device,
+            self.loss,
+            self.amp_dtype is not None,
+            config.channels_last,
+            self.amp_dtype,
+        )
+        # The global batch's loss: each rank's mean, weighted by its share of the images.
+        held, total = batches.share(step)
+        global_loss = all_sum([value.item() * (held / total)], ranks, self.device)[0]
+        if not math.isfinite(global_loss):
+            raise FloatingPointError(
+                f"the loss became {global_loss} at epoch {epoch + 1}, step {step + 1}; the model was not "
+                f"updated. Try a smaller lr (now {config.lr}), check the inputs for NaN/inf and their scale "
+                "(normalise them), and the targets for values outside 0..num_classes-1"
+            )
+        # DDP averages the ranks' gradients; scaled by N * share, that average is the gradient of
+        # the global batch's mean loss (a single process: scaled by 1).
+        if held != total:
+            value = value * (ranks.world_size * held / total)
+        self.scaler.scale(value).backward()
+        self.scaler.step(self.optimiser)
+        self.scaler.update()
+        return global_loss
+
+    def record(self, history: dict, epoch: int, losses: list[float], val) -> None:
+        """Append the epoch, its mean training loss and (with ``val``) every validation score."""
+        history["epoch"].append(epoch + 1)
+        history["steps"].append((history["steps"][-1] if history["steps"] else 0) + len(losses))
+        history["train_loss"].append(float(np.mean(losses)))
+        if val is None:
+            return
+        # Every rank scores the whole validation set: the same weights give the same numbers.
+        scores = evaluate(
+            self.model,
+            val,
+            loss=self.loss,
+            ignore_index=self.config.ignore_index,
+            batch_size=self.config.batch_size,
+            device=self.device,
+            channels_last=self.config.channels_last,
+        )
+        for key, value in scores.items():
+            history.setdefault(f"val_{key}", []).append(value)
+
+    def end_epoch(self, epoch: int, history: dict, checkpoint, on_epoch_end) -> bool:
+        """Rank 0 saves and calls the hook; if either fails, every rank stops with it (instead of
+        waiting for rank 0 at the next exchange). Returns whether to stop."""
+        stop, failure = False, None
+        if self.ranks.is_main:
+            paused = time.perf_counter()
+            try:
+                if checkpoint is not None:
+                    save_checkpoint(checkpoint, self.model, self.optimiser, epoch + 1, history, self.config)
+                if on_epoch_end is not None:
+                    stop = bool(on_epoch_end(epoch + 1, history))
+            except Exception as error:
+                failure = error
+            self.clock["started"] += time.perf_counter() - paused
+        stop_now, failed = all_sum([float(stop), float(failure is not None)], self.ranks, self.device)
+        if failure is not None:
+            raise failure
+        if failed:
+            raise RuntimeError(
+                f"rank 0 failed after epoch {epoch + 1} (saving the checkpoint or in on_epoch_end): its error "
+                "message says why"
+            )
+        return stop_now > 0
+
+    def out_of_time(self) -> bool:
+        """Every rank must stop at the same step: rank 0's clock decides."""
+        limit = self.config.time_limit
+        if limit is None:
+            return False
+        late = self.ranks.is_main and time.perf_counter() - self.clock["started"] >= limit
+        return all_sum([float(late)], self.ranks, self.device)[0] > 0
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    dataset: torch.utils.data.Dataset,
+    loss: Callable | str | None = None,
+    ignore_index: int | None = None,
+    batch_size: int = 4,
+    device: str | torch.device | None = None,
+    channels_last: bool = False,
+) -> dict[str, float]:
+    """The mean loss of ``model`` on ``dataset`` and every class's Dice and IoU, over all its pixels.
+
+    Runs with gradients off and the model in eval mode (its mode is restored afterwards).
+
+    Args:
+        model: a network producing logits ``(N, K, h, w)``.
+        dataset: ``(image, mask)`` or ``(image, mask, weights)`` tensors.
+        loss: a loss name of :data:`unetlib.losses.LOSSES` or a function, as in :func:`fit`
+            (default: cross-entropy).
+        ignore_index: a target value whose pixels are left out of every score and of a named loss.
+        batch_size: images per forward pass.
+        device: where to run; default where the model's weights are (a device given moves the model).
+        channels_last: pass the batches channels-last, as :func:`fit` trains.
+
+    Returns:
+        ``"loss"``; ``"dice_<k>"`` and ``"iou_<k>"`` for every class ``k`` (NaN for a class that
+        is neither in the targets nor predicted); ``"mean_dice"`` and ``"mean_iou"`` over the
+        classes that are not NaN; and, for two classes, ``"dice"``: the foreground's (class 1's).
+
+    Example:
+        >>> from unetlib.model import UNet
+        >>> data = torch.utils.data.TensorDataset(torch.rand(2, 1, 16, 16), torch.zeros(2, 16, 16, dtype=torch.long))
+        >>> sorted(evaluate(UNet(1, 2, depth=2, base_channels=4, padding="same"), data))
+        ['dice', 'dice_0', 'dice_1', 'iou_0', 'iou_1', 'loss', 'mean_dice', 'mean_iou']
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
+    if ignore_index is not None:
+        ignore_index = integer(ignore_index, "ignore_index")
+    batch_size = integer(batch_size, "batch_size", minimum=1)
+    if loss is None or isinstance(loss, str):
+        loss = SegmentationLoss(loss or "cross-entropy", ignore_index=ignore_index)
+    device = model_device(model) if device is None else choose_device(device)
+    model.to(device)
+    was_training = model.training
+    model.eval()
+    total, matrix = 0.0, None
+    try:
+        for batch in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
+            value, logits, target = _batch_loss(model, batch, device, loss, False, channels_last)
+            total += value.item() * len(target)
+            counts = confusion_matrix(logits.argmax(1).cpu(), target.cpu(), logits.shape[1], ignore_index)
+            matrix = counts if matrix is None else matrix + counts
     finally:
-        bar.close()
-    return history
+        model.train(was_training)
+    if matrix is None:
+        raise ValueError("dataset is empty: evaluate needs at least one (image, mask) pair")
+    return {"loss": total / len(dataset)} | _class_scores(matrix)
+
+
+def _class_scores(matrix: np.ndarray) -> dict[str, float]:
+    """Every class's Dice and IoU from a confusion matrix, their means, and the foreground's Dice for two classes."""
+    iou = iou_from_confusion(matrix)
+    dice = 2 * iou / (1 + iou)  # Dice = 2 |A n B| / (|A| + |B|) = 2 IoU / (1 + IoU)
+    scores = {f"dice_{k}": float(v) for k, v in enumerate(dice)} | {f"iou_{k}": float(v) for k, v in enumerate(iou)}
+    scores |= {"mean_dice": mean_over_classes(dice), "mean_iou": mean_over_classes(iou)}
+    if len(iou) == 2:
+        scores["dice"] = scores["dice_1"]
+    return scores
 
 
 def _check_shares(size: int, batch_size: int, ranks: Ranks) -> None:
@@ -502,271 +478,34 @@ def _seed_epoch(dataset, seed: int, epoch: int, rank: int = 0) -> None:
         transform.rng = np.random.default_rng([seed, epoch] if rank == 0 else [seed, epoch, rank])
 
 
-@torch.no_grad()
-def _default_loss(ignore_index: int | None) -> LossFunction:
-    if ignore_index is None:
-        return weighted_cross_entropy
-    return functools.partial(weighted_cross_entropy, ignore_index=ignore_index)
+def _centre_crop(array: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Crop the last two axes to the centre ``height x width`` (targets of a valid-padding net)."""
+    top, left = (array.shape[-2] - height) // 2, (array.shape[-1] - width) // 2
+    return array[..., top : top + height, left : left + width]
 
 
-def evaluate(
+def _batch_loss(
     model: nn.Module,
-    dataset: torch.utils.data.Dataset,
-    device: str | torch.device | None = None,
-    loss: LossFunction | None = None,
-    batch_size: int = 4,
+    batch,
+    device: torch.device,
+    loss: Callable,
+    autocast: bool,
     channels_last: bool = False,
-    ignore_index: int | None = None,
-) -> dict[str, float]:
-    """Mean loss and foreground Dice (class 1 vs rest, over all pixels) of ``model`` on ``dataset``
-    (``channels_last``: pass the batches channels-last, as :func:`fit` trains).
-
-    With more than two classes, also ``"mean_iou"`` and ``"iou_<k>"`` for every class ``k``
-    (:func:`~unetlib.metrics.per_class_iou` over all the pixels; NaN for a class that is
-    neither in the targets nor predicted). Pixels whose target is ``ignore_index`` are left
-    out of every score (and of the default loss)."""
-    device = model_device(model) if device is None else choose_device(device)
-    if ignore_index is not None:
-        ignore_index = integer(ignore_index, "ignore_index")
-    loss_function = loss or _default_loss(ignore_index)
-    was_training = model.training
-    model.eval()
-    losses, predictions, targets, classes = [], [], [], 2
-    try:
-        for batch in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
-            value, logits, target = _batch_loss(
-                model, batch, device, loss_function, autocast=False, channels_last=channels_last
-            )
-            losses.append(value.item() * len(target))
-            predictions.append(logits.argmax(1).cpu())
-            targets.append(target.cpu())
-            classes = logits.shape[1]
-    finally:
-        model.train(was_training)
-    prediction = torch.cat([p.flatten() for p in predictions])
-    truth = torch.cat([t.flatten() for t in targets])
-    if ignore_index is not None:
-        prediction, truth = prediction[truth != ignore_index], truth[truth != ignore_index]
-    scores = {"loss": float(sum(losses) / len(dataset)), "dice": dice(prediction == 1, truth == 1)}
-    if classes > 2:
-        ious = per_class_iou(prediction, truth, classes)
-        scores["mean_iou"] = mean_over_classes(ious)
-        scores |= {f"iou_{k}": float(value) for k, value in enumerate(ious)}
-    return scores
-
-
-@torch.no_grad()
-def predict(
-    model: nn.Module,
-    image: np.ndarray | torch.Tensor,
-    tile_size: int | None = None,
-    device: str | torch.device | None = None,
-) -> torch.Tensor:
-    """Logits ``(K, H, W)`` for one ``(C, H, W)`` or ``(H, W)`` image, tiled if ``tile_size`` is given.
-
-    A valid-padding U-Net must be tiled (its output is smaller than its input):
-    :func:`unetlib.tiling.predict_tiled` mirrors the borders so the output covers the image.
-    With ``device=None`` the model runs where its weights are; it is never moved silently.
-    """
-    from unetlib.tiling import predict_tiled
-
-    device = model_device(model) if device is None else choose_device(device)
-    if tile_size is not None or (isinstance(model, UNet) and model.padding == "valid"):
-        if tile_size is None:
-            raise ValueError(
-                "a valid-padding UNet's output is smaller than its input: give tile_size "
-                "(one of unetlib.model.valid_input_sizes) to predict a whole image"
-            )
-        return predict_tiled(model.to(device), image, tile_size=tile_size, device=device, progress=False)
-    pixels = torch.as_tensor(np.asarray(image), dtype=torch.float32)
-    pixels = pixels[None] if pixels.ndim == 2 else pixels
-    was_training = model.training
-    model.eval().to(device)
-    try:
-        return model(pixels[None].to(device))[0].float().cpu()
-    finally:
-        model.train(was_training)
-
-
-@torch.no_grad()
-def predict_tta(
-    model: nn.Module,
-    image: np.ndarray | torch.Tensor,
-    tile_size: int | None = None,
-    device: str | torch.device | None = None,
-) -> torch.Tensor:
-    """Class probabilities ``(K, H, W)`` averaged over the 8 rotations and flips of the image.
-
-    Test-time augmentation: the network sees the image turned by 0, 90, 180 and 270 degrees,
-    each also mirrored; every softmax is turned back to the original orientation and the 8 are
-    averaged. A network trained with flips and rotations should give the same answer each time;
-    where it does not, averaging cancels part of its orientation-dependent error.
-
-    Args:
-        model: a segmentation network producing logits.
-        image: ``(C, H, W)`` or ``(H, W)``; a square image keeps its shape under rotation, a
-            non-square one is predicted on its rotated (W, H) copies, which a same-padding U-Net
-            accepts.
-        tile_size, device: as for :func:`predict`.
-
-    Returns:
-        Probabilities ``(K, H, W)`` (each pixel's sum over K is 1).
-
-    Example:
-        >>> model = UNet(1, 2, depth=2, base_channels=4, padding="same")
-        >>> predict_tta(model, np.zeros((1, 16, 16), np.float32)).shape
-        torch.Size([2, 16, 16])
-    """
-    pixels = torch.as_tensor(np.asarray(image), dtype=torch.float32)
-    pixels = pixels[None] if pixels.ndim == 2 else pixels
-    if pixels.ndim != 3:
-        raise ValueError(f"image must be (C, H, W) or (H, W), got shape {tuple(np.shape(image))}")
-    total = None
-    for turns in range(4):
-        for mirror in (False, True):
-            # Turn (and mirror) the image, predict, then undo the same steps in reverse order.
-            view = torch.rot90(pixels, turns, dims=(1, 2))
-            view = view.flip(2) if mirror else view
-            probabilities = predict(model, view, tile_size=tile_size, device=device).softmax(0)
-            probabilities = probabilities.flip(2) if mirror else probabilities
-            probabilities = torch.rot90(probabilities, -turns, dims=(1, 2))
-            total = probabilities if total is None else total + probabilities
-    return total / 8
-
-
-def save_checkpoint(
-    path: str | Path,
-    model: nn.Module,
-    optimiser: torch.optim.Optimizer | None,
-    epoch: int,
-    history: dict[str, list[float]],
-) -> Path:
-    """Write model config, weights, optimiser, epoch and history to ``path``, atomically.
-
-    The data go to a temporary file in the same folder, which is then renamed over ``path``:
-    a crash during the save leaves the previous checkpoint intact. A SHA-256 of every tensor is
-    saved with them; :func:`load_checkpoint` refuses a file whose tensors no longer match it.
-
-    Example:
-        >>> import tempfile
-        >>> model = UNet(1, 2, depth=2, base_channels=4, padding="same")
-        >>> path = Path(tempfile.mkdtemp()) / "model.pt"
-        >>> _ = save_checkpoint(path, model, None, epoch=3, history={})
-        >>> state = load_checkpoint(path)   # rebuilds the UNet from its saved configuration
-        >>> state["epoch"], torch.equal(state["model"].head.weight, model.head.weight)
-        (3, True)
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {
-        "config": _config_dict(model),
-        "model": model.state_dict(),
-        "optimiser": optimiser.state_dict() if optimiser is not None else None,
-        "epoch": int(epoch),
-        "history": {key: [int(v) if key == "epoch" else float(v) for v in values] for key, values in history.items()},
-    }
-    state["checksum"] = _checksum(state)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".partial")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(state, file)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _config_dict(model: nn.Module) -> dict:
-    """The model's configuration as a plain dict; empty for a model that is not a UNet."""
-    config = getattr(model, "config", None)
-    return config.as_dict() if isinstance(config, UNetConfig) else {}
-
-
-def _checksum(state: dict) -> str:
-    """SHA-256 of every tensor in a checkpoint (names, dtypes, shapes and bytes), in a fixed order."""
-    digest = hashlib.sha256()
-
-    def visit(value, name: str) -> None:
-        if isinstance(value, torch.Tensor):
-            tensor = value.detach().cpu().contiguous()
-            digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
-            digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
-        elif isinstance(value, dict):
-            for key in sorted(value, key=str):
-                visit(value[key], f"{name}/{key}")
-        elif isinstance(value, (list, tuple)):
-            for index, item in enumerate(value):
-                visit(item, f"{name}/{index}")
-
-    visit({key: value for key, value in state.items() if key != "checksum"}, "")
-    return digest.hexdigest()
-
-
-def load_checkpoint(
-    path: str | Path, model: nn.Module | None = None, optimiser: torch.optim.Optimizer | None = None
-) -> dict:
-    """Read a checkpoint with ``weights_only=True``; restore it into ``model`` (and ``optimiser``).
-
-    With ``model=None`` a :class:`~unetlib.model.UNet` is built from the saved configuration.
-    A model whose configuration differs from the saved one raises a ValueError naming the
-    differences, before any weight is copied.
-
-    Returns:
-        The checkpoint's contents, with ``"model"`` the restored model.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"no checkpoint at {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        if "Unsupported global" in str(error):
-            # Never pass on PyTorch's advice to retry with weights_only=False: that runs the file's code.
-            raise ValueError(
-                f"{path} holds objects other than tensors and plain data, which could run code "
-                "when loaded; it was refused. Load only checkpoints from save_checkpoint, or from "
-                "someone you trust"
-            ) from None
-        detail = str(error).split("WeightsUnpickler error:")[-1].split("Check the documentation")[0].strip()
-        raise ValueError(
-            f"{path} is not a readable checkpoint (truncated, or not a file from torch.save): {detail}"
-        ) from None
-    except (RuntimeError, EOFError, OSError) as error:
-        raise ValueError(
-            f"{path} is not a readable checkpoint (truncated, or not a file from torch.save): "
-            f"{type(error).__name__}: {error}"
-        ) from None
-    if isinstance(state, dict) and "checksum" in state and state["checksum"] != _checksum(state):
-        raise ValueError(
-            f"{path} is damaged: its tensors no longer match the checksum saved with them (a "
-            "flipped byte, a bad copy); use another copy or an earlier checkpoint"
-        )
-    if not isinstance(state, dict) or "model" not in state:
-        keys = sorted(state) if isinstance(state, dict) else type(state).__name__
-        raise ValueError(
-            f"{path} is not a unetlib checkpoint: it has no 'model' entry (found {keys}); "
-            "save_checkpoint writes config, model, optimiser, epoch and history"
-        )
-    config = state.get("config") or {}
-    if model is None:
-        if not config:
-            raise ValueError(f"{path} has no model configuration: pass the model to load it into")
-        model = UNet(**config)
-    own = _config_dict(model)
-    if config and own and own != config:
-        different = {
-            k: (config.get(k), own.get(k)) for k in sorted(set(config) | set(own)) if config.get(k) != own.get(k)
-        }
-        raise ValueError(
-            f"{path} was saved from a model with a different configuration "
-            f"(saved, yours): {different}; build the model with the saved configuration"
-        )
-    model.load_state_dict(state["model"])
-    if optimiser is not None and state.get("optimiser") is not None:
-        optimiser.load_state_dict(state["optimiser"])
-    state["model"] = model
-    return state
+    amp_dtype: torch.dtype | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The loss of one batch, its logits and its (centre-cropped) target."""
+    image, target, *rest = (item.to(device) for item in batch)
+    if channels_last:
+        image = image.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(device.type, dtype=amp_dtype, enabled=autocast):
+        logits = model(image)
+    # A valid-padding U-Net predicts the centre of its input: compare with the centre of the target.
+    height, width = logits.shape[-2:]
+    target = _centre_crop(target, height, width)
+    if not rest:
+        # Every loss takes (logits, target); only a dataset with weight maps passes a third argument.
+        return loss(logits.float(), target), logits, target
+    return loss(logits.float(), target, _centre_crop(rest[0], height, width)), logits, target
 
 
 if __name__ == "__main__":

@@ -1,0 +1,181 @@
+"""The data side of ``python -m unetlib.train`` and ``python -m unetlib.predict``, in one place.
+
+Training reads image/mask pairs, decodes the masks (a palette's unlabelled colours become the
+ignore index, never a class), normalises the images and cuts random crops; it records what
+prediction needs to treat new images the same way (:class:`Prepared.settings`, stored in the
+checkpoint). Prediction reads those settings back (:func:`normalise_image`, :func:`colourise`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from unetlib._checks import is_int
+
+#: Where a palette's unlabelled colours go when ``--ignore-index`` is not given.
+DEFAULT_IGNORE_INDEX = 255
+
+
+@dataclass
+class Prepared:
+    """Training (and validation) crops, and what the network and prediction need to know."""
+
+    train: object
+    val: object
+    in_channels: int
+    num_classes: int
+    ignore_index: int | None
+    settings: dict = field(default_factory=dict)
+
+
+def read_palette(spec: str, ignore_index: int | None) -> tuple[dict, list]:
+    """``({(R, G, B): class or ignore_index}, [colour of each class])`` from ``--palette``.
+
+    ``spec`` is ``"dubai"``, or a JSON file: a list of ``[R, G, B]`` (one per class, in order), a
+    ``{name: colour}`` dict, or ``{"classes": [...] or {...}, "unlabelled": [colours]}``.
+    """
+    from unetlib.data import DUBAI_PALETTE, UNLABELLED
+
+    ignore = DEFAULT_IGNORE_INDEX if ignore_index is None else ignore_index
+    if spec == "dubai":
+        mapping = {colour: (ignore if index == UNLABELLED else index) for colour, index in DUBAI_PALETTE.items()}
+        classes = [
+            list(c) for c, index in sorted(DUBAI_PALETTE.items(), key=lambda item: item[1]) if index != UNLABELLED
+        ]
+        return mapping, classes
+    try:
+        content = json.loads(Path(spec).read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--palette {spec}: not a readable JSON file ({error}), nor 'dubai'") from None
+    unlabelled = content.get("unlabelled", []) if isinstance(content, dict) and "classes" in content else []
+    colours = content["classes"] if isinstance(content, dict) and "classes" in content else content
+    colours = list(colours.values()) if isinstance(colours, dict) else colours
+    for group in (colours, unlabelled):
+        if not isinstance(group, list) or not all(_is_colour(c) for c in group) or group is colours and not group:
+            raise ValueError(
+                f"--palette {spec}: expected a list of [R, G, B] (0-255), one per class, got {content!r:.80}"
+            )
+    mapping = {tuple(colour): index for index, colour in enumerate(colours)}
+    mapping |= {tuple(colour): ignore for colour in unlabelled}
+    return mapping, [list(c) for c in colours]
+
+
+def _is_colour(value) -> bool:
+    return isinstance(value, list) and len(value) == 3 and all(is_int(v) and 0 <= v <= 255 for v in value)
+
+
+def scale(image: np.ndarray) -> np.ndarray:
+    """``image`` divided by its type's maximum (255 for 8-bit), as float32 (``load_dubai`` does the same)."""
+    top = np.iinfo(image.dtype).max if image.dtype.kind in "iu" else 1.0
+    return image.astype(np.float32) / np.float32(top)
+
+
+def normalise_image(image: np.ndarray, settings: dict) -> np.ndarray:
+    """A raw ``(H, W)`` or ``(H, W, C)`` image as the network's ``(C, H, W)`` input, as it was trained."""
+    from unetlib.data import normalise_percentile
+
+    image = np.asarray(image)
+    pixels = normalise_percentile(image) if settings.get("normalise", "percentile") == "percentile" else scale(image)
+    pixels = pixels[None] if pixels.ndim == 2 else np.moveaxis(pixels, -1, 0)
+    channels = settings.get("in_channels", pixels.shape[0])
+    pixels = pixels[:channels] if pixels.shape[0] == channels + 1 else pixels  # an alpha channel dropped
+    if settings.get("mean") is not None:
+        mean, std = (np.asarray(settings[k], np.float32)[:, None, None] for k in ("mean", "std"))
+        pixels = (pixels - mean) / std
+    return pixels.astype(np.float32)
+
+
+def colourise(classes: np.ndarray, palette: list | None) -> np.ndarray:
+    """A class map as the palette's colours ``(H, W, 3)`` uint8, or as indices (uint8) without one."""
+    if not palette:
+        return classes.astype(np.uint8)
+    return np.asarray(palette, np.uint8)[classes]
+
+
+def _files(folders) -> list[Path]:
+    """The files of each folder, in sorted order, folder after folder."""
+    files = []
+    for folder in folders:
+        if not Path(folder).is_dir():
+            raise ValueError(f"{folder} is not a folder of images")
+        files += sorted(p for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith("."))
+    return files
+
+
+def _pairs(images, masks, encoding, normalise, what: str):
+    from unetlib.data import SegmentationDataset, normalise_percentile
+
+    if images is None or masks is None:
+        raise ValueError(
+            f"give both --{what}images and --{what}masks (folders), or neither"
+            if what
+            else "give --images and --masks (folders), or --dataset"
+        )
+    pairs = SegmentationDataset(
+        _files(images), _files(masks), encoding, normalise_percentile if normalise == "percentile" else scale
+    )
+    return pairs.images, pairs.masks
+
+
+def _statistics(images: list, settings: dict) -> list:
+    """Images normalised with the training set's channel statistics (recorded in ``settings``)."""
+    from unetlib.experiments import channel_statistics
+
+    mean, std = channel_statistics(images) if images[0].shape[0] == 3 else _any_statistics(images)
+    std = np.maximum(std, 1e-6)
+    settings |= {"mean": [float(m) for m in mean], "std": [float(s) for s in std]}
+    return [
+        (image - mean.astype(np.float32)[:, None, None]) / std.astype(np.float32)[:, None, None] for image in images
+    ]
+
+
+def _any_statistics(images: list) -> tuple[np.ndarray, np.ndarray]:
+    pixels = np.concatenate([image.reshape(image.shape[0], -1) for image in images], axis=1).astype(np.float64)
+    return pixels.mean(axis=1), pixels.std(axis=1)
+
+
+def prepare_training_data(args, recipe, config) -> Prepared:
+    """Read, decode and normalise the command's data; its random crops (training and validation)."""
+    from unetlib.data import RandomCrops, load_bbbc039, split_touching
+    from unetlib.recipes import BBBC039_SPLIT
+
+    settings: dict = {"normalise": recipe.normalise, "palette": None}
+    ignore_index = config.ignore_index
+    if args.dataset == "bbbc039":
+        _, images, instances = load_bbbc039()
+        targets = [split_touching(i) for i in instances]
+        train = (BBBC039_SPLIT.pick(images, "train"), BBBC039_SPLIT.pick(targets, "train"))
+        val = (BBBC039_SPLIT.pick(images, "val"), BBBC039_SPLIT.pick(targets, "val"))
+    else:
+        encoding = args.encoding
+        if args.palette is not None:
+            encoding, settings["palette"] = read_palette(args.palette, ignore_index)
+            if len(set(encoding.values())) > len(settings["palette"]):
+                ignore_index = DEFAULT_IGNORE_INDEX if ignore_index is None else ignore_index
+        train = _pairs(args.images, args.masks, encoding, recipe.normalise, "")
+        val = None
+        if args.val_images is not None or args.val_masks is not None:
+            val = _pairs(args.val_images, args.val_masks, encoding, recipe.normalise, "val-")
+    if recipe.normalise == "channel-statistics":
+        train = (_statistics(train[0], settings), train[1])
+        if val is not None:
+            mean, std = (np.asarray(settings[k], np.float32)[:, None, None] for k in ("mean", "std"))
+            val = ([(image - mean) / std for image in val[0]], val[1])
+    smallest = min(min(image.shape[1:]) for image in train[0])
+    if recipe.crop > smallest:
+        raise ValueError(f"--crop {recipe.crop} is larger than the smallest training image ({smallest} pixels)")
+    classes = max(int(np.max(np.where(mask == ignore_index, 0, mask))) for mask in train[1]) + 1
+    seed, batch = config.seed, config.batch_size
+    crops = recipe.crops(*train, seed=seed)
+    val_crops = (
+        None
+        if val is None
+        else RandomCrops(*val, crop=recipe.crop, samples=max(8, batch), augment=False, seed=seed + 1, fixed=True)
+    )
+    in_channels = train[0][0].shape[0]
+    settings |= {"in_channels": in_channels, "ignore_index": ignore_index}
+    return Prepared(crops, val_crops, in_channels, max(classes, 2), ignore_index, settings)

@@ -1,0 +1,183 @@
+"""Applying a trained network to new images: logits, probabilities, class maps.
+
+One convention for every function here: the name says what comes back (``predict_logits``:
+raw scores; ``predict_probabilities``: the softmax; a :class:`Segmenter` call: class indices),
+the image is ``(C, H, W)`` or ``(H, W)``, the result lies on the CPU, and ``device=None`` runs
+the model where its weights are, while a device given moves the model there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from unetlib._checks import boolean, describe, integer, model_device, real_array
+from unetlib.config import choose_device
+from unetlib.model import UNet
+from unetlib.tiling import predict_tiled
+
+__all__ = ["Segmenter", "predict_logits", "predict_probabilities"]
+
+
+def _model_on(model: nn.Module, device) -> torch.device:
+    """Where the model runs: its weights' device, or ``device`` (the model moved there)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module (e.g. a unetlib UNet), got {describe(model)}")
+    if device is None:
+        return model_device(model)
+    device = choose_device(device)
+    model.to(device)
+    return device
+
+
+@torch.no_grad()
+def predict_logits(
+    model: nn.Module,
+    image: np.ndarray | torch.Tensor,
+    tile_size: int | None = None,
+    margin: int | None = None,
+    device: str | torch.device | None = None,
+) -> torch.Tensor:
+    """Logits ``(K, H, W)`` for one ``(C, H, W)`` or ``(H, W)`` image, tiled if ``tile_size`` is given.
+
+    A valid-padding U-Net must be tiled (its output is smaller than its input):
+    :func:`unetlib.tiling.predict_tiled` mirrors the borders so the output covers the image.
+    The model runs in eval mode; its mode is restored.
+
+    Args:
+        model: a network producing logits.
+        image: ``(C, H, W)`` or ``(H, W)``, array or tensor.
+        tile_size, margin: overlap-tile settings (:func:`~unetlib.tiling.predict_tiled`).
+        device: where to run (default: where the model's weights are).
+
+    Example:
+        >>> model = UNet(1, 2, depth=2, base_channels=4, padding="same")
+        >>> predict_logits(model, np.zeros((20, 24), np.float32)).shape
+        torch.Size([2, 20, 24])
+    """
+    device = _model_on(model, device)
+    if tile_size is not None or (isinstance(model, UNet) and model.padding == "valid"):
+        if tile_size is None:
+            raise ValueError(
+                "a valid-padding UNet's output is smaller than its input: give tile_size "
+                "(one of unetlib.model.valid_input_sizes) to predict a whole image"
+            )
+        return predict_tiled(model, image, tile_size=tile_size, margin=margin, device=device, progress=False)
+    pixels = real_array(image, "image", ndim=(2, 3), shape_hint="(C, H, W) or (H, W)", finite=True)
+    pixels = torch.as_tensor(pixels, dtype=torch.float32)
+    pixels = pixels[None] if pixels.ndim == 2 else pixels
+    was_training = model.training
+    model.eval()
+    try:
+        return model(pixels[None].to(device))[0].float().cpu()
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def predict_probabilities(
+    model: nn.Module,
+    image: np.ndarray | torch.Tensor,
+    tile_size: int | None = None,
+    margin: int | None = None,
+    device: str | torch.device | None = None,
+    tta: bool = False,
+) -> torch.Tensor:
+    """Class probabilities ``(K, H, W)``: the softmax of :func:`predict_logits`, each pixel's sum 1.
+
+    With ``tta=True`` (test-time augmentation) the network sees the image turned by 0, 90, 180
+    and 270 degrees, each also mirrored; every softmax is turned back to the original
+    orientation and the 8 are averaged. A network trained with flips and rotations should give
+    the same answer each time; where it does not, averaging cancels part of its
+    orientation-dependent error. A non-square image is predicted on its rotated ``(W, H)``
+    copies too, which a same-padding U-Net accepts.
+
+    Args:
+        model, image, tile_size, margin, device: as for :func:`predict_logits`.
+        tta: average over the 8 rotations and flips.
+
+    Example:
+        >>> model = UNet(1, 2, depth=2, base_channels=4, padding="same")
+        >>> probabilities = predict_probabilities(model, np.zeros((1, 16, 16), np.float32), tta=True)
+        >>> probabilities.shape, bool(torch.allclose(probabilities.sum(0), torch.ones(16, 16)))
+        (torch.Size([2, 16, 16]), True)
+    """
+    if not boolean(tta, "tta"):
+        return predict_logits(model, image, tile_size, margin, device).softmax(0)
+    pixels = torch.as_tensor(real_array(image, "image", ndim=(2, 3), shape_hint="(C, H, W) or (H, W)"))
+    pixels = (pixels[None] if pixels.ndim == 2 else pixels).float()
+    total = None
+    for turns in range(4):
+        for mirror in (False, True):
+            # Turn (and mirror) the image, predict, then undo the same steps in reverse order.
+            view = torch.rot90(pixels, turns, dims=(1, 2))
+            view = view.flip(2) if mirror else view
+            probabilities = predict_logits(model, view, tile_size, margin, device).softmax(0)
+            probabilities = probabilities.flip(2) if mirror else probabilities
+            probabilities = torch.rot90(probabilities, -turns, dims=(1, 2))
+            total = probabilities if total is None else total + probabilities
+    return total / 8
+
+
+class Segmenter:
+    """A same-padding U-Net with the normalisation it was trained with: raw images in, class maps out.
+
+    Args:
+        model: a same-padding :class:`~unetlib.model.UNet`.
+        mean, std: per-channel statistics of the training images (``C`` numbers each, std > 0),
+            subtracted and divided before the network sees an image
+            (:func:`~unetlib.experiments.channel_statistics`).
+        tile_size: the side of the tiles :func:`~unetlib.tiling.predict_tiled` runs over an image
+            (a multiple of ``2 ** depth``); the memory used does not grow with the image.
+        margin: pixels of each tile's border that are discarded (the overlap of the tiles).
+
+    Calling it on a ``(C, H, W)`` float image of any size returns its ``(H, W)`` int64 class
+    map; :meth:`probabilities` returns the ``(K, H, W)`` softmax.
+
+    Example:
+        >>> model = UNet(3, 4, depth=2, base_channels=4, padding="same")
+        >>> segment = Segmenter(model, mean=[0.5, 0.5, 0.5], std=[0.2, 0.2, 0.2], tile_size=32, margin=8)
+        >>> segment(np.zeros((3, 50, 70), np.float32)).shape
+        (50, 70)
+    """
+
+    def __init__(self, model: UNet, mean, std, tile_size: int = 512, margin: int = 48):
+        if not isinstance(model, UNet) or model.padding != "same":
+            raise TypeError(f"model must be a same-padding unetlib UNet, got {describe(model)}")
+        self.model = model
+        channels = model.in_channels
+        self.mean = real_array(mean, "mean", ndim=1, finite=True).astype(np.float32)
+        self.std = real_array(std, "std", ndim=1, finite=True).astype(np.float32)
+        if self.mean.shape != (channels,) or self.std.shape != (channels,) or (self.std <= 0).any():
+            raise ValueError(
+                f"mean and std must be {channels} numbers each (one per input channel of the model; std > 0), "
+                f"got {self.mean.tolist()} and {self.std.tolist()}"
+            )
+        self.tile_size = integer(tile_size, "tile_size", minimum=2**model.depth)
+        self.margin = integer(margin, "margin", minimum=0)
+        self.history: dict = {}
+        self.steps = 0
+        self.seconds = 0.0
+        self.class_weights: np.ndarray | None = None
+
+    def normalise(self, image) -> np.ndarray:
+        """``(image - mean) / std``, channel by channel, of a ``(C, H, W)`` image."""
+        pixels = real_array(image, "image", ndim=3, finite=True, shape_hint="(C, H, W)").astype(np.float32)
+        if pixels.shape[0] != len(self.mean):
+            raise ValueError(
+                f"image has {pixels.shape[0]} channels (shape {pixels.shape}), the model {len(self.mean)}: "
+                "give (C, H, W) with channels first"
+            )
+        return (pixels - self.mean[:, None, None]) / self.std[:, None, None]
+
+    def logits(self, image) -> torch.Tensor:
+        """``(K, H, W)`` logits of a raw ``(C, H, W)`` image."""
+        return predict_logits(self.model, self.normalise(image), tile_size=self.tile_size, margin=self.margin)
+
+    def probabilities(self, image) -> np.ndarray:
+        """``(K, H, W)`` class probabilities of a raw ``(C, H, W)`` image."""
+        return self.logits(image).softmax(0).numpy()
+
+    def __call__(self, image) -> np.ndarray:
+        return self.logits(image).argmax(0).numpy().astype(np.int64)

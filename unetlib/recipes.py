@@ -1,0 +1,163 @@
+"""The book's named recipes and data splits, defined once.
+
+A recipe is everything a training run needs besides the data: the network's shape, the
+:class:`~unetlib.config.TrainConfig`, the random crops and their augmentation, and how raw
+images are normalised. The chapters, the benchmarks, the tests and ``python -m unetlib.train
+--recipe NAME`` all read these, so that a chapter's recipe and the command's are the same run.
+
+Example:
+    >>> CHAPTER7_RECIPE.train.lr, AERIAL_RECIPE.train.loss
+    (0.003, 'dice')
+    >>> list(BBBC039_SPLIT.test)
+    [15, 16, 17, 18, 19]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from unetlib._checks import choice, describe, integer
+from unetlib.config import TrainConfig
+from unetlib.data.augment import RandomCrops
+from unetlib.data.segmentation import UNLABELLED
+
+__all__ = [
+    "AERIAL_RECIPE",
+    "AUGMENTATIONS",
+    "BBBC039_SPLIT",
+    "CHAPTER7_RECIPE",
+    "RECIPES",
+    "Recipe",
+    "Split",
+    "dubai_split",
+]
+
+#: How random crops are augmented: ``"full"`` flips, rotates, deforms elastically and jitters the
+#: intensity (microscopy); ``"flips"`` only flips and rotates (aerial scenes: roads do not bend,
+#: colours carry the classes); ``"none"``.
+AUGMENTATIONS = ("full", "flips", "none")
+
+#: How raw images become the network's input (the command's ``--normalise``):
+#: ``"percentile"`` stretches each image's 1st-99.8th percentile to 0..1 (microscopy), ``"scale"``
+#: divides by the type's maximum, ``"channel-statistics"`` scales like ``"scale"`` and then
+#: subtracts the training set's mean and divides by its standard deviation, channel by channel.
+NORMALISATIONS = ("percentile", "scale", "channel-statistics")
+
+
+@dataclass(frozen=True)
+class Split:
+    """Which items (by index) train, which choose (validation) and which are scored once (test)."""
+
+    train: Sequence[int]
+    val: Sequence[int]
+    test: Sequence[int]
+
+    def __post_init__(self) -> None:
+        parts = {name: tuple(getattr(self, name)) for name in ("train", "val", "test")}
+        for name, items in parts.items():
+            if not all(isinstance(i, int) and i >= 0 for i in items):
+                raise TypeError(f"{name} must hold item indices (whole numbers >= 0), got {describe(items)}")
+        shared = set(parts["train"]) & set(parts["val"]) | set(parts["train"]) & set(parts["test"])
+        shared |= set(parts["val"]) & set(parts["test"])
+        if shared:
+            raise ValueError(f"train, val and test must not share items; {sorted(shared)} are in two of them")
+
+    def pick(self, items: Sequence, part: str) -> list:
+        """The items of ``part`` (``"train"``, ``"val"`` or ``"test"``), in order."""
+        choice(part, "part", ("train", "val", "test"))
+        return [items[i] for i in getattr(self, part)]
+
+
+#: The BBBC039 subset of Chapter 7: images 0-12 train, 13-14 choose, 15-19 are the test set.
+BBBC039_SPLIT = Split(train=range(0, 13), val=range(13, 15), test=range(15, 20))
+
+#: The Dubai set's test tile (Chapter 10): never trained on.
+DUBAI_TEST_TILE = 3
+
+
+def dubai_split(names: Sequence[str]) -> Split:
+    """Chapter 10's split of the Dubai scenes by tile: Tile 3 tests, the others train (no validation yet).
+
+    Example:
+        >>> dubai_split(["Tile 1/image_part_001", "Tile 3/image_part_001"]).test
+        [1]
+    """
+    test = [k for k, name in enumerate(names) if name.startswith(f"Tile {DUBAI_TEST_TILE}/")]
+    return Split(train=[k for k in range(len(names)) if k not in test], val=[], test=test)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named way to train: the network, the training settings, the crops and the normalisation.
+
+    Args:
+        model: :class:`~unetlib.model.UNet` arguments besides ``in_channels`` and ``num_classes``.
+        train: the :class:`~unetlib.config.TrainConfig`.
+        crop: side of the random training crops.
+        samples: crops per epoch.
+        augment: one of :data:`AUGMENTATIONS`.
+        normalise: one of :data:`NORMALISATIONS`.
+    """
+
+    model: dict = field(default_factory=dict)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    crop: int = 128
+    samples: int = 64
+    augment: str = "full"
+    normalise: str = "percentile"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.train, TrainConfig):
+            raise TypeError(f"train must be a unetlib.config.TrainConfig, got {describe(self.train)}")
+        integer(self.crop, "crop", minimum=1)
+        integer(self.samples, "samples", minimum=1)
+        choice(self.augment, "augment", AUGMENTATIONS)
+        choice(self.normalise, "normalise", NORMALISATIONS)
+
+    def crops(self, images, targets, weights=None, seed: int = 0, samples: int | None = None) -> RandomCrops:
+        """The recipe's random, augmented training crops of ``images`` (``samples`` per epoch)."""
+        return RandomCrops(
+            images,
+            targets,
+            weights,
+            crop=self.crop,
+            samples=self.samples if samples is None else samples,
+            augment=self.augment != "none",
+            seed=seed,
+            elastic=0.5 if self.augment == "full" else 0.0,
+            intensity=self.augment == "full",
+        )
+
+
+#: Chapter 7's recipe for nuclei: a small U-Net with batch norm, 12 epochs of 8 steps of 8 crops,
+#: the rate warmed up to 3e-3 and decayed along a cosine, every augmentation.
+CHAPTER7_RECIPE = Recipe(
+    model=dict(depth=3, base_channels=16, padding="same", batch_norm=True),
+    train=TrainConfig(epochs=12, lr=3e-3, batch_size=8, schedule="warmup-cosine"),
+    crop=128,
+    samples=64,
+    augment="full",
+    normalise="percentile",
+)
+
+#: Chapter 10's recipe for land cover from the air: flips and rotations only, the soft Dice loss
+#: over every class, unlabelled pixels (255) ignored, RGB normalised with the training set's
+#: channel statistics.
+AERIAL_RECIPE = Recipe(
+    model=dict(depth=4, base_channels=16, padding="same", batch_norm=True),
+    train=TrainConfig(lr=2e-3, batch_size=8, loss="dice", ignore_index=UNLABELLED),
+    crop=128,
+    samples=64,
+    augment="flips",
+    normalise="channel-statistics",
+)
+
+#: The command's defaults: the paper's network (depth 4, 64 channels) with same padding, a
+#: warmed-up cosine schedule, every augmentation.
+DEFAULT_RECIPE = Recipe(
+    model=dict(depth=4, base_channels=64, padding="same"), train=TrainConfig(schedule="warmup-cosine")
+)
+
+#: The recipes by name (the command's ``--recipe``).
+RECIPES = {"default": DEFAULT_RECIPE, "chapter7": CHAPTER7_RECIPE, "aerial": AERIAL_RECIPE}
