@@ -3,6 +3,7 @@ torchrun, writes a checkpoint that load_checkpoint reads, and answers bad argume
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -336,3 +337,32 @@ def test_predict_refuses_what_it_cannot_use(folders, tmp_path, capsys):
                 + ([] if "--output" in arguments else ["--output", str(tmp_path)])
             )
         assert message in capsys.readouterr().err
+
+
+def test_the_command_trains_chapter_7s_recipe_exactly_as_the_library(tmp_path, monkeypatch):
+    shared = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    if not shared.is_dir():
+        pytest.skip("the BBBC039 files are not here (../shared/datasets)")
+    monkeypatch.setenv("UNETLIB_DATA", str(shared))
+    from skimage.measure import label
+
+    from unetlib.data import load_bbbc039, split_touching
+    from unetlib.experiments import train_on_crops
+    from unetlib.losses import weight_map
+    from unetlib.recipes import BBBC039_SPLIT, CHAPTER7_RECIPE
+
+    checkpoint = tmp_path / "nuclei.pt"
+    # Two steps of the recipe (16 crops in batches of 8): enough to tell any difference.
+    arguments = ["--recipe", "chapter7", "--dataset", "bbbc039", "--epochs", "1", "--samples", "16", "--seed", "2"]
+    assert main(arguments + ["--device", "cpu", "--no-progress", "--checkpoint", str(checkpoint)]) == 0
+    _, images, instances = load_bbbc039()
+    separated = [split_touching(instances[i]) for i in BBBC039_SPLIT.train]
+    weights = [weight_map(label(s), balance=False) for s in separated]
+    recipe = dataclasses.replace(CHAPTER7_RECIPE, samples=16)
+    model, history, _ = train_on_crops(
+        BBBC039_SPLIT.pick(images, "train"), separated, weights, seed=2, device="cpu", epochs=1, recipe=recipe
+    )
+    assert history["steps"] == [2]
+    saved = load_checkpoint(checkpoint)["model"].state_dict()
+    for name, value in model.state_dict().items():
+        assert torch.equal(saved[name], value), name

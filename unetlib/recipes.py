@@ -98,6 +98,9 @@ class Recipe:
         samples: crops per epoch.
         augment: one of :data:`AUGMENTATIONS`.
         normalise: one of :data:`NORMALISATIONS`.
+        weight_map: weight each pixel's cross-entropy with the paper's border weight map
+            (:func:`~unetlib.losses.weight_map` of the objects, ``w0=10``, ``sigma=5``, no class
+            balance), for touching objects of one class.
     """
 
     model: dict = field(default_factory=dict)
@@ -106,6 +109,7 @@ class Recipe:
     samples: int = 64
     augment: str = "full"
     normalise: str = "percentile"
+    weight_map: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.train, TrainConfig):
@@ -131,7 +135,7 @@ class Recipe:
 
 
 #: Chapter 7's recipe for nuclei: a small U-Net with batch norm, 12 epochs of 8 steps of 8 crops,
-#: the rate warmed up to 3e-3 and decayed along a cosine, every augmentation.
+#: the rate warmed up to 3e-3 and decayed along a cosine, every augmentation, the border weight map.
 CHAPTER7_RECIPE = Recipe(
     model=dict(depth=3, base_channels=16, padding="same", batch_norm=True),
     train=TrainConfig(epochs=12, lr=3e-3, batch_size=8, schedule="warmup-cosine"),
@@ -139,6 +143,7 @@ CHAPTER7_RECIPE = Recipe(
     samples=64,
     augment="full",
     normalise="percentile",
+    weight_map=True,
 )
 
 #: Chapter 10's recipe for land cover from the air: flips and rotations only, the soft Dice loss
