@@ -255,3 +255,27 @@ def test_a_class_absent_from_truth_and_prediction_is_left_out_of_the_mean():
 def test_multi_class_metrics_refuse_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_membrane_scores_refuse_probabilities_where_a_mask_belongs():
+    from unetlib.experiments import cells_from_membranes, score_membranes
+
+    with pytest.raises(ValueError, match="threshold a probability map first"):
+        cells_from_membranes(np.full((4, 4), 0.3))
+    with pytest.raises(ValueError, match="membranes must not be empty|empty"):
+        cells_from_membranes(np.zeros((0, 4)))
+    with pytest.raises(ValueError, match="threshold must be"):
+        score_membranes(np.zeros((4, 4)), np.zeros((4, 4), bool), threshold=2.0)
+    with pytest.raises(TypeError, match="threshold must be a number"):
+        score_membranes(np.zeros((4, 4)), np.zeros((4, 4), bool), threshold="a")
+
+
+def test_class_counts_accept_a_negative_ignore_index_and_weight_maps_huge_labels():
+    from unetlib.experiments import class_pixel_counts
+
+    assert class_pixel_counts([np.array([[0, -100], [1, 1]])], 2, ignore_index=-100).tolist() == [1, 2]
+    # A label of 10**8 is one object, as a label of 2 would be: the same weights, computed at once.
+    cells = np.zeros((9, 9), np.int64)
+    cells[:, :3], cells[:, 5:] = 1, 2
+    huge = np.where(cells == 2, 10**8, cells)
+    np.testing.assert_array_equal(weight_map(huge), weight_map(cells))

@@ -186,7 +186,7 @@ def test_augmentations_move_image_and_labels_together():
     # The float target (linear) and the labels (nearest) agree up to the blended border pixels.
     assert (warped_weights[warped_labels > 0] > 0).all() and (warped_labels[warped_weights == 0] == 0).all()
     assert not np.array_equal(warped_labels, labels)
-    crop, crop_labels = random_crop(stack, labels, size=20, rng=rng)
+    crop, crop_labels = random_crop(stack, labels, crop=20, rng=rng)
     assert crop.shape == (2, 20, 20) and crop_labels.shape == (20, 20)
 
 
@@ -296,3 +296,16 @@ def test_one_nan_pixel_is_refused_not_spread_over_the_image():
     image[1, 2] = np.inf
     with pytest.raises(ValueError, match="NaN or infinite"):
         normalise_percentile(image)
+
+
+def test_an_unlabelled_colour_is_not_counted_as_a_class(tmp_path):
+    from unetlib.data import DUBAI_PALETTE, UNLABELLED
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    colours = np.array([[60, 16, 152], [155, 155, 155]], np.uint8)  # building, "unlabeled"
+    imsave(tmp_path / "images" / "a.png", np.zeros((4, 4, 3), np.uint8), check_contrast=False)
+    imsave(tmp_path / "masks" / "a.png", colours[np.eye(4, dtype=int)], check_contrast=False)
+    pairs = SegmentationDataset(tmp_path / "images", tmp_path / "masks", DUBAI_PALETTE, ignore_index=UNLABELLED)
+    assert pairs.num_classes == 1 and set(np.unique(pairs.masks[0])) == {0, UNLABELLED}
+    assert SegmentationDataset(tmp_path / "images", tmp_path / "masks", DUBAI_PALETTE).num_classes == 256

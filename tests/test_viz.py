@@ -183,3 +183,33 @@ def test_draw_unet_names_a_size_the_network_cannot_take():
 
     with pytest.raises(ValueError, match="nearest sizes that work are"):
         draw_unet(UNet(1, 2), 570)
+
+
+def test_draw_unet_draws_every_box_and_arrow_of_the_network():
+    import matplotlib.pyplot as plt
+
+    from unetlib.diagram import draw_unet
+    from unetlib.model import UNet, valid_input_sizes
+
+    for depth in (0, 1, 3):  # depth 0 (no levels to climb) used to fail on a name never set
+        figure = draw_unet(UNet(1, 2, depth=depth, base_channels=4), valid_input_sizes(depth)[0])
+        ax = figure.axes[0]
+        # A bar per map (3 per level going down, 3 plus a hollow skip per level going up), the output.
+        assert len(ax.patches) == 3 * (depth + 1) + 4 * depth + 1
+        arrows = [c for c in ax.get_children() if type(c).__name__ == "Annotation"]
+        # 2 convolutions per level, a pool per step down, copy and up-conv per step up, the 1x1.
+        assert len(arrows) == 2 * (2 * depth + 1) + depth + 2 * depth + 1
+        plt.close(figure)
+
+
+def test_no_function_of_the_figures_is_longer_than_a_screen():
+    import ast
+    from pathlib import Path
+
+    import unetlib
+
+    for module in ("diagram.py", "viz.py"):
+        tree = ast.parse((Path(unetlib.__file__).parent / module).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef):
+                assert node.end_lineno - node.lineno + 1 <= 80, f"{module}: {node.name} is longer than 80 lines"

@@ -91,11 +91,11 @@ def conv_output_size(
         ("dilation", dilation, 1),
     ):
         integer(value, name, minimum=minimum)
-    return _axis_geometry(input_size, kernel_size, stride, padding, dilation, axis="")[2]
+    return _axis_geometry(input_size, kernel_size, stride, padding, dilation, axis="", kernel="kernel_size")[2]
 
 
 def _axis_geometry(
-    size: int, kernel_size: int, stride: int, padding: Union[int, str], dilation: int, axis: str
+    size: int, kernel_size: int, stride: int, padding: Union[int, str], dilation: int, axis: str, kernel: str = "kernel"
 ) -> tuple[int, int, int]:
     """Padding before, padding after and output length along one axis; raises if nothing fits."""
     before, after = _padding_amounts(padding, kernel_size, stride, dilation, axis)
@@ -105,7 +105,7 @@ def _axis_geometry(
         raise ValueError(
             f"a kernel of size {kernel_size} with dilation {dilation} spans {span} pixels{axis}, more "
             f"than the padded input ({size} + {before + after} padding = {padded}); use padding of "
-            f"at least {-(-(span - size) // 2)} on each side, or a smaller kernel or dilation"
+            f"at least {-(-(span - size) // 2)} on each side, or a smaller {kernel} or dilation"
         )
     return before, after, (padded - span) // stride + 1
 
@@ -261,7 +261,7 @@ def _prepare(x, weight, bias, stride, padding, dilation, padding_mode) -> _Prepa
     # Work out the padding and output length of each axis (this raises if the kernel does not fit).
     (top, bottom, out_h), (left, right, out_w) = (
         _axis_geometry(x.shape[2 + axis], weight.shape[2 + axis], stride[axis], padding[axis],
-                       dilation[axis], axis=f" along the {name}")
+                       dilation[axis], axis=f" along the {name}", kernel="weight (kernel)")
         for axis, name in ((0, "height"), (1, "width"))
     )  # fmt: skip
     x = pad2d(x, (left, right, top, bottom), mode=padding_mode)
@@ -437,7 +437,7 @@ def dilate_kernel(weight: np.ndarray, dilation: IntPair) -> np.ndarray:
                [0., 0., 0.],
                [3., 0., 4.]])
     """
-    weight = real_array(weight, "weight")
+    weight = real_array(weight, "weight", nonempty=True)
     if weight.ndim < 2:
         raise ValueError(f"weight must have at least 2 dimensions (..., kH, kW), got shape {weight.shape}")
     d_h, d_w = int_pair(dilation, "dilation", 1)

@@ -17,7 +17,7 @@ import torch
 from skimage.measure import label
 from skimage.segmentation import expand_labels
 
-from unetlib._checks import boolean, choice, integer, label_image, real_array
+from unetlib._checks import boolean, choice, integer, label_image, number, real_array
 from unetlib.config import TrainConfig
 from unetlib.data import RandomCrops
 from unetlib.metrics import (
@@ -134,7 +134,18 @@ def cells_from_membranes(membranes) -> np.ndarray:
         >>> cells_from_membranes(membranes).tolist()   # the corner cell stays apart
         [[1, 0, 2], [0, 2, 2], [2, 2, 2]]
     """
-    return label(~np.asarray(membranes, dtype=bool), connectivity=1)
+    return label(~_membrane_mask(membranes), connectivity=1)
+
+
+def _membrane_mask(membranes) -> np.ndarray:
+    """``membranes`` as a boolean ``(H, W)`` mask, refusing probabilities and empty arrays."""
+    mask = real_array(membranes, "membranes", ndim=2, nonempty=True, shape_hint="(H, W)")
+    if not np.isin(mask, (0, 1)).all():
+        raise ValueError(
+            f"membranes must be a 0/1 (or boolean) mask, got values {float(mask.min()):g}..{float(mask.max()):g}: "
+            "threshold a probability map first (probability > 0.5)"
+        )
+    return mask == 1
 
 
 def score_membranes(membrane_probability, membranes, threshold: float = 0.5) -> tuple[float, float]:
@@ -161,8 +172,10 @@ def score_membranes(membrane_probability, membranes, threshold: float = 0.5) -> 
         >>> round(pixel, 4), rand > 0.3
         (0.0667, True)
     """
-    predicted = np.asarray(membrane_probability) > threshold
-    truth = np.asarray(membranes, dtype=bool)
+    threshold = number(threshold, "threshold", minimum=0, maximum=1)
+    probability = real_array(membrane_probability, "membrane_probability", ndim=2, nonempty=True, finite=True)
+    predicted = probability > threshold
+    truth = _membrane_mask(membranes)
     cells = expand_labels(cells_from_membranes(predicted), distance=max(predicted.shape))
     return pixel_error(predicted, truth), rand_error(cells, cells_from_membranes(truth))
 
@@ -235,7 +248,7 @@ def class_pixel_counts(targets, num_classes: int, ignore_index: int | None = Non
     _check_class_maps(targets)
     counts = np.zeros(num_classes, np.int64)
     for k, target in enumerate(targets):
-        values = label_image(target, f"targets[{k}]").ravel()
+        values = label_image(target, f"targets[{k}]", ignore=ignore_index).ravel()
         if ignore_index is not None:
             values = values[values != ignore_index]
         if values.size and values.max() >= num_classes:

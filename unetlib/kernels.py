@@ -34,6 +34,10 @@ __all__ = [
     "sobel_vertical",
 ]
 
+#: The largest kernel side the functions here make (a 1001 x 1001 kernel is 8 MB; beyond it an
+#: image filter belongs to scipy.ndimage, which filters without building the kernel).
+MAX_SIZE = 1001
+
 
 def _derivative_kernel(smoothing: list[float]) -> np.ndarray:
     """Central difference across the columns, smoothed down the rows.
@@ -136,6 +140,11 @@ def gaussian(sigma: float, size: int | None = None) -> np.ndarray:
     sigma = number(sigma, "sigma", above=0, hint=" (in pixels)")
     if size is None:
         size = 2 * int(np.ceil(3 * sigma)) + 1
+        if size > MAX_SIZE:
+            raise ValueError(
+                f"sigma {sigma:g} needs a kernel of {size} pixels a side, more than {MAX_SIZE}; use sigma up to "
+                f"{(MAX_SIZE - 1) // 6} or pass a smaller size, or blur with scipy.ndimage.gaussian_filter"
+            )
     _check_odd_size(size)
     offsets = np.arange(size) - size // 2
     profile = np.exp(-(offsets**2) / (2.0 * sigma**2))
@@ -144,7 +153,7 @@ def gaussian(sigma: float, size: int | None = None) -> np.ndarray:
 
 
 def _check_odd_size(size: int) -> None:
-    integer(size, "size")
+    integer(size, "size", maximum=MAX_SIZE, hint=" (pixels a side)")
     if size < 1 or size % 2 == 0:
         raise ValueError(
             f"size must be odd and positive so the kernel has a centre, got {size}; try {max(1, size + 1 - size % 2)}"
@@ -174,7 +183,7 @@ def image_gradients(
         (vertical edges), ``gy`` where it increases downwards (horizontal edges).
     """
     choice(operator, "operator", sorted(_EDGE_OPERATORS))
-    image = real_array(image, "image")
+    image = real_array(image, "image", nonempty=True)
     if image.ndim != 2:
         raise ValueError(
             f"image must be a 2-D grey image (H, W), got shape {image.shape}; "

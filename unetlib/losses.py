@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.ndimage import distance_transform_edt, find_objects
+from skimage.segmentation import relabel_sequential
 
 from unetlib._checks import boolean, integer, label_image, number, real_array
 
@@ -49,6 +50,9 @@ def weight_map(instances: np.ndarray, w0: float = 10.0, sigma: float = 5.0, bala
     instances = label_image(instances, "instances")
     sigma, w0 = number(sigma, "sigma", above=0), number(w0, "w0", minimum=0)
     balance = boolean(balance, "balance")
+    if int(instances.max()) > instances.size:
+        # Labels such as 10**8: find_objects would list every number below the largest.
+        instances = relabel_sequential(instances)[0]
     foreground = instances > 0
     if balance:
         weights = np.empty(instances.shape, dtype=np.float64)

@@ -2,8 +2,9 @@
 
 Conventions, stated once: masks are compared as given (boolean or 0/1 for :func:`dice`,
 :func:`iou`); when *both* the prediction and the truth are empty, Dice and IoU are 1 (nothing to
-find, nothing found: a perfect answer), and when only one is empty they are 0. Pixel accuracy
-is not offered on purpose: with 80 % background, predicting "background" everywhere scores 80 %.
+find, nothing found: a perfect answer), and when only one is empty they are 0. An array with no
+pixels at all (shape ``(0, 0)``) has nothing to score and is refused. Pixel accuracy is not
+offered on purpose: with 80 % background, predicting "background" everywhere scores 80 %.
 """
 
 from __future__ import annotations
@@ -39,26 +40,69 @@ def _binary(mask, name: str) -> np.ndarray:
 
 
 def _array(value, name: str) -> np.ndarray:
-    """A NumPy view of an array or tensor; refuses None, scalars, strings and objects."""
+    """A NumPy view of an array or tensor; refuses None, scalars, strings, objects and empty arrays."""
     array = to_numpy(value)
     if array.ndim == 0 or array.dtype.kind not in "biuf":
         raise TypeError(
             f"{name} must be an array of numbers or booleans, got {type(value).__name__}"
             f"{' of dtype ' + str(array.dtype) if array.ndim else ''}"
         )
+    if array.size == 0:
+        # An empty mask would score 1 (nothing to find, nothing found) or NaN: never what was meant.
+        raise ValueError(
+            f"{name} is empty (shape {array.shape}): there are no pixels to score; "
+            "pass the whole mask or label image (an empty crop or slice?)"
+        )
     return array
 
 
-def _labels(value, name: str) -> np.ndarray:
-    """An integer label image; float arrays must hold whole numbers (0.3 is not a label)."""
+def _labels(value, name: str, negative: bool = False) -> np.ndarray:
+    """An integer label image; float arrays must hold whole numbers (0.3 is not a label).
+
+    Labels below 0 are refused unless ``negative`` (a caller that checks the range itself).
+    """
     array = _array(value, name)
     if array.dtype.kind == "f":
         if not np.isfinite(array).all() or (array != np.round(array)).any():
+            fractional = ~np.isfinite(array) | (array != np.round(array))
+            probabilities = np.isfinite(array).all() and array.min() >= 0 and array.max() <= 1
             raise ValueError(
                 f"{name} must hold integer labels, got non-integer values such as "
-                f"{array[array != np.round(array)][:3].tolist()}; threshold or label it first"
+                f"{array[fractional][:3].tolist()}; "
+                + (
+                    f"probabilities? threshold them first, e.g. {name} > 0.5"
+                    if probabilities
+                    else "threshold or label it first"
+                )
             )
-    return array.astype(np.int64)
+    labels = array.astype(np.int64)
+    if not negative and labels.min() < 0:
+        raise ValueError(
+            f"{name} holds negative labels (such as {int(labels.min())}): labels are 0 for background and "
+            "1, 2, ... for objects or classes"
+        )
+    return labels
+
+
+def _instances(value, name: str) -> np.ndarray:
+    """Instance labels (one number per object); a binary mask of several objects is refused.
+
+    An image holding only 0 and 1 whose 1s form more than one connected region is a mask, not
+    instances: scored as one object, its objects would all be a single one. A single object
+    labelled 1 (one connected region) passes.
+    """
+    labels = _labels(value, name)
+    if labels.max() == 1:
+        from skimage.measure import label
+
+        regions = int(label(labels).max())
+        if regions > 1:
+            raise ValueError(
+                f"{name} holds only 0 and 1, in {regions} separate regions: that is a binary mask, not "
+                f"instance labels (one number per object), and would be scored as one object; label its "
+                f"objects first, e.g. skimage.measure.label({name})"
+            )
+    return labels
 
 
 def _binary_pair(prediction, truth) -> tuple[np.ndarray, np.ndarray]:
@@ -99,22 +143,28 @@ def pixel_error(prediction, truth) -> float:
         >>> pixel_error(np.array([0, 1, 2, 2]), np.array([0, 1, 1, 2]))
         0.25
     """
-    p, t = _array(prediction, "prediction"), _array(truth, "truth")
+    p, t = _labels(prediction, "prediction"), _labels(truth, "truth")
     if p.shape != t.shape:
         raise ValueError(f"prediction {p.shape} and truth {t.shape} must have the same shape")
+    for name, values, other in (("truth", t, p), ("prediction", p, t)):
+        if values.max() == 255 and set(np.unique(values).tolist()) == {0, 255} and other.max() == 1:
+            raise ValueError(
+                f"{name} holds 0 and 255, the other argument 0 and 1: a mask saved for viewing; "
+                f"decode it first, e.g. {name} // 255 or unetlib.data.decode_mask({name}, 'binary')"
+            )
     return float((p != t).mean())
 
 
-def rand_error(segmentation, truth) -> float:
+def rand_error(prediction, truth) -> float:
     """Adapted Rand error (1 - Rand F-score) between two label images, as in ISBI 2012.
 
     Each argument labels regions (cells) with integers, 0 for boundary/background; the score
     asks whether pairs of pixels are grouped together in both. Computed by
     :func:`skimage.metrics.adapted_rand_error`; 0 is perfect. Pixels labelled 0 in ``truth``
-    are left out ("foreground-restricted"); in ``segmentation``, 0 is a region like any other.
+    are left out ("foreground-restricted"); in ``prediction``, 0 is a region like any other.
 
     Args:
-        segmentation: ``(H, W)`` integer labels of the regions found.
+        prediction: ``(H, W)`` integer labels of the regions found.
         truth: ``(H, W)`` integer labels of the true regions, 0 where nothing is scored.
 
     Returns:
@@ -129,22 +179,24 @@ def rand_error(segmentation, truth) -> float:
         >>> round(rand_error(np.ones((6, 6), int), truth), 4), rand_error(truth * 5, truth)
         (0.3462, 0.0)
     """
-    s, t = _labels(segmentation, "segmentation"), _labels(truth, "truth")
+    s, t = _labels(prediction, "prediction"), _labels(truth, "truth")
     if s.shape != t.shape:
-        raise ValueError(f"segmentation {s.shape} and truth {t.shape} must have the same shape")
+        raise ValueError(f"prediction {s.shape} and truth {t.shape} must have the same shape")
     error, _, _ = adapted_rand_error(t, s)
     return float(error)
 
 
-def object_f1(predicted, truth, threshold: float = 0.5) -> dict[str, float]:
+def object_f1(prediction, truth, threshold: float = 0.5) -> dict[str, float]:
     """Object-level F1: a predicted object matches a true one if their IoU exceeds ``threshold``.
 
     With ``threshold >= 0.5`` a match is unique (two objects cannot both overlap a third by more
     than half), so counting pairs is exact.
 
     Args:
-        predicted: instance label image (0 = background).
-        truth: instance label image (0 = background).
+        prediction: instance label image (0 = background, one number per object).
+        truth: instance label image (0 = background, one number per object). An image holding
+            only 0 and 1 in several separate regions is a binary mask, not instances, and is
+            refused: label it first (``skimage.measure.label``).
         threshold: IoU above which two objects are the same object.
 
     Returns:
@@ -163,9 +215,9 @@ def object_f1(predicted, truth, threshold: float = 0.5) -> dict[str, float]:
         raise ValueError(
             f"threshold is an IoU in [0.5, 1) (at least 0.5 so that matches are unique), got {threshold!r}"
         )
-    p, t = _labels(predicted, "predicted"), _labels(truth, "truth")
+    p, t = _instances(prediction, "prediction"), _instances(truth, "truth")
     if p.shape != t.shape:
-        raise ValueError(f"predicted {p.shape} and truth {t.shape} must have the same shape")
+        raise ValueError(f"prediction {p.shape} and truth {t.shape} must have the same shape")
     p, t = p.ravel(), t.ravel()
     p_ids, p_index = np.unique(p, return_inverse=True)
     t_ids, t_index = np.unique(t, return_inverse=True)
@@ -210,7 +262,7 @@ def confusion_matrix(prediction, truth, num_classes: int, ignore_index: int | No
     num_classes = integer(num_classes, "num_classes", minimum=1)
     if ignore_index is not None:
         ignore_index = integer(ignore_index, "ignore_index")
-    p, t = _labels(prediction, "prediction"), _labels(truth, "truth")
+    p, t = _labels(prediction, "prediction", negative=True), _labels(truth, "truth", negative=True)
     if p.shape != t.shape:
         raise ValueError(f"prediction {p.shape} and truth {t.shape} must have the same shape")
     keep = np.ones(t.shape, bool) if ignore_index is None else t != ignore_index
@@ -253,7 +305,7 @@ def iou_from_confusion(matrix) -> np.ndarray:
         >>> iou_from_confusion(np.array([[3, 1], [0, 2]])).round(3)
         array([0.75 , 0.667])
     """
-    matrix = real_array(matrix, "matrix", ndim=2)
+    matrix = real_array(matrix, "matrix", ndim=2, finite=True, nonempty=True)
     if matrix.shape[0] != matrix.shape[1] or (matrix < 0).any():
         raise ValueError(f"matrix must be a square table of counts (K, K), >= 0, got shape {matrix.shape}")
     true_positive = np.diag(matrix).astype(np.float64)
@@ -283,5 +335,11 @@ def mean_over_classes(ious) -> float:
         >>> mean_over_classes([1.0, 0.5, float("nan")])
         0.75
     """
-    ious = real_array(ious, "ious", ndim=1)
+    ious = real_array(ious, "ious", ndim=1, nonempty=True)
+    outside = (ious < 0) | (ious > 1)
+    if outside.any():
+        raise ValueError(
+            f"ious must be scores from 0 to 1 (NaN for a class absent and never predicted), got "
+            f"{ious[outside][:3].tolist()}; pass per-class IoU or Dice, e.g. per_class_iou(...)"
+        )
     return float(np.nanmean(ious)) if np.isfinite(ious).any() else float("nan")

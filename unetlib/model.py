@@ -41,6 +41,12 @@ __all__ = [
 
 PADDINGS = ("valid", "same")
 UP_MODES = ("transpose", "bilinear")
+#: The most weights a network of this module may have: 2**31 (8 GiB in float32), far beyond what
+#: any chapter builds (the paper's U-Net has 31 million), and a wall before an allocation fails.
+MAX_PARAMETERS = 2**31
+#: The deepest U-Net the size arithmetic accepts (the paper's has depth 4; at depth 64 the smallest
+#: valid input is 2**67 pixels): a bound that keeps its integers and loops small.
+MAX_DEPTH = 64
 
 
 # --------------------------------------------------------------------------------------------
@@ -71,6 +77,8 @@ class DoubleConv(nn.Sequential):
     def __init__(self, in_channels: int, out_channels: int, padding: str = "valid", batch_norm: bool = False):
         _check_channels(in_channels=in_channels, out_channels=out_channels)
         choice(padding, "padding", PADDINGS)
+        batch_norm = boolean(batch_norm, "batch_norm")
+        _check_parameters(_double_conv_weights(in_channels, out_channels), "in_channels and out_channels")
         layers: list[nn.Module] = []
         for channels_in in (in_channels, out_channels):
             layers.append(
@@ -153,6 +161,7 @@ class Up(nn.Module):
         choice(up_mode, "up_mode", UP_MODES)
         if in_channels % 2:
             raise ValueError(f"in_channels must be even (the up step halves it), got {in_channels}")
+        _check_parameters(_up_weights(in_channels, out_channels, up_mode), "in_channels and out_channels")
         if up_mode == "transpose":
             self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, kernel_size=2, stride=2)
         else:
@@ -220,6 +229,7 @@ class _TooSmall(Exception):
 
 def _check_depth_and_padding(depth: int, padding: str) -> None:
     integer(depth, "depth", minimum=0, hint=" (the number of pooling steps)")
+    integer(depth, "depth", maximum=MAX_DEPTH, hint=" (the number of pooling steps; the paper's is 4)")
     choice(padding, "padding", PADDINGS)
 
 
@@ -234,6 +244,7 @@ def same_padded_size(size: int, depth: int) -> int:
     """
     integer(size, "size", minimum=1)
     integer(depth, "depth", minimum=0)
+    integer(depth, "depth", maximum=MAX_DEPTH)
     return size + (-size) % 2**depth
 
 
@@ -271,7 +282,12 @@ def valid_input_sizes(depth: int = 4, minimum: int = 1, maximum: int = 1024) -> 
         [572, 588]
     """
     _check_depth_and_padding(depth, "valid")
-    minimum, maximum = integer(minimum, "minimum"), integer(maximum, "maximum")
+    minimum, maximum = integer(minimum, "minimum"), integer(maximum, "maximum", minimum=1, hint=" (pixels)")
+    if minimum > maximum:
+        raise ValueError(
+            f"minimum must not exceed maximum (the sizes lie from minimum to maximum), got minimum={minimum}, "
+            f"maximum={maximum}; swap them?"
+        )
     smallest, step = _smallest_valid(depth), 2**depth
     first = smallest if minimum <= smallest else smallest + math.ceil((minimum - smallest) / step) * step
     return list(range(first, maximum + 1, step))
@@ -402,6 +418,11 @@ class UNet(nn.Module):
         choice(up_mode, "up_mode", UP_MODES)
         batch_norm = boolean(batch_norm, "batch_norm")
         dropout = number(dropout, "dropout", minimum=0, below=1, hint=" (a probability in [0, 1))")
+        _check_parameters(
+            _unet_weights(in_channels, num_classes, [base_channels * 2**level for level in range(depth + 1)], up_mode),
+            f"depth {depth} and base_channels {base_channels}",
+            " (the paper's depth 4 and base_channels 64 give 31 million)",
+        )
         self.in_channels, self.num_classes, self.depth, self.padding = in_channels, num_classes, depth, padding
         # Everything needed to build this network again: checkpoints and tiling read it from here.
         self.config = UNetConfig(in_channels, num_classes, depth, base_channels, padding, up_mode, batch_norm, dropout)
@@ -471,6 +492,8 @@ class UNet(nn.Module):
     def output_shape(self, height: int, width: int | None = None) -> tuple[int, int]:
         """``(H_out, W_out)`` for an input of ``height x width`` (square if width is None)."""
         width = height if width is None else width
+        for axis, size in (("height", height), ("width", width)):
+            _check_size(size, self.depth, self.padding, axis)
         return (output_size(height, self.depth, self.padding), output_size(width, self.depth, self.padding))
 
     def shape_trace(self, height: int, width: int | None = None) -> list[Stage]:
@@ -518,6 +541,8 @@ def init_paper_weights(model: nn.Module) -> nn.Module:
         >>> round(weight.std().item() / (2 / 576) ** 0.5, 1)
         1.0
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module (a UNet, say), got {type(model).__name__}")
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             fan_in = module.in_channels // module.groups * math.prod(module.kernel_size)
@@ -540,3 +565,31 @@ def init_paper_weights(model: nn.Module) -> nn.Module:
 def _check_channels(**counts: int) -> None:
     for name, value in counts.items():
         integer(value, name, minimum=1)
+
+
+def _double_conv_weights(in_channels: int, out_channels: int) -> int:
+    """The weights of a :class:`DoubleConv`'s two 3x3 convolutions (biases and batch norm aside)."""
+    return 9 * in_channels * out_channels + 9 * out_channels * out_channels
+
+
+def _up_weights(in_channels: int, out_channels: int, up_mode: str) -> int:
+    """The weights of an :class:`Up`: its 2x2 up-convolution (or 1x1 convolution) and DoubleConv."""
+    kernel = 4 if up_mode == "transpose" else 1
+    return kernel * in_channels * (in_channels // 2) + _double_conv_weights(in_channels, out_channels)
+
+
+def _unet_weights(in_channels: int, num_classes: int, widths: list[int], up_mode: str) -> int:
+    """The weights of a :class:`UNet` with these level widths, from the sizes alone (nothing built)."""
+    total = _double_conv_weights(in_channels, widths[0]) + widths[0] * num_classes
+    for narrow, wide in zip(widths, widths[1:]):
+        total += _double_conv_weights(narrow, wide) + _up_weights(wide, narrow, up_mode)
+    return total
+
+
+def _check_parameters(count: int, what: str, hint: str = "") -> None:
+    """Refuse a network too large to build, before PyTorch tries to allocate it."""
+    if count > MAX_PARAMETERS:
+        raise ValueError(
+            f"{what} would make a network of about {count:.3g} weights ({4 * count / 2**30:.3g} GiB in float32), "
+            f"more than the {MAX_PARAMETERS:,} this package builds; use fewer channels or levels{hint}"
+        )

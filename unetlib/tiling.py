@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from unetlib._checks import integer, model_device, real_array
+from unetlib._checks import boolean, integer, model_device, real_array
+from unetlib.config import choose_device
 from unetlib.model import UNet, output_size, same_padded_size
 
 __all__ = ["TileGrid", "mirror_indices", "mirrored_crop", "plan_tiles", "predict_tiled"]
@@ -47,6 +48,11 @@ def mirror_indices(start: int, length: int, size: int) -> np.ndarray:
 class TileGrid:
     """Where the tiles go along one image of ``height x width`` pixels.
 
+    Args:
+        height, width: the image's size in pixels, at least 1.
+        tile, margin, step: as the attributes; ``margin < tile / 2`` and ``1 <= step <= tile - 2 * margin``
+            (the output squares must meet, or pixels would be left out).
+
     Attributes:
         tile: input tile side (pixels the network reads).
         margin: context on each side of a tile's output square (pixels not written).
@@ -61,6 +67,17 @@ class TileGrid:
     """
 
     def __init__(self, height: int, width: int, tile: int, margin: int, step: int):
+        height, width = integer(height, "height", minimum=1), integer(width, "width", minimum=1)
+        tile = integer(tile, "tile", minimum=1, hint=" (pixels a side)")
+        margin = integer(margin, "margin", minimum=0, maximum=(tile - 1) // 2, hint=f" (for tile {tile})")
+        kept = tile - 2 * margin  # the output square a tile writes
+        step = integer(
+            step,
+            "step",
+            minimum=1,
+            maximum=kept,
+            hint=f" (a tile of {tile} with margin {margin} writes {kept} pixels a side; a larger step leaves gaps)",
+        )
         self.height, self.width, self.tile, self.margin, self.step = height, width, tile, margin, step
         self.rows = list(range(0, max(height - step, 0) + 1, step))
         self.cols = list(range(0, max(width - step, 0) + 1, step))
@@ -150,7 +167,7 @@ def predict_tiled(
             :func:`~unetlib.model.valid_input_sizes`.
         margin: same-padding models only: pixels of overlap discarded on each side of a tile.
         batch_size: tiles per forward pass; with ``tile_size`` this bounds the memory used.
-        device: where to run; default the model's device.
+        device: where to run (the model is moved there); default where its weights are.
         progress: show a progress bar (default: when there are more than 8 batches).
 
     Returns:
@@ -170,7 +187,13 @@ def predict_tiled(
     channels, height, width = pixels.shape
     grid = plan_tiles(model, height, width, tile_size, margin)
     batch_size = integer(batch_size, "batch_size", minimum=1)
-    device = torch.device(device) if device is not None else model_device(model)
+    if progress is not None:
+        progress = boolean(progress, "progress")
+    if device is None:
+        device = model_device(model)
+    else:
+        device = choose_device(device)
+        model.to(device)  # as everywhere in unetlib: a device given is where the model runs
 
     out_tile = output_size(tile_size, model.depth, model.padding) if model.padding == "valid" else tile_size
     keep = out_tile if model.padding == "valid" else tile_size - 2 * grid.margin
@@ -209,8 +232,10 @@ def mirrored_crop(image: np.ndarray, top: int, left: int, size: int) -> np.ndarr
                [4, 3, 4]])
     """
     image = np.asarray(image)
-    if image.ndim < 2:
-        raise ValueError(f"image must have at least 2 dimensions (..., H, W), got shape {image.shape}")
+    if image.ndim < 2 or min(image.shape[-2:]) < 1:
+        raise ValueError(
+            f"image must have at least 2 dimensions (..., H, W), each of 1 pixel or more, got shape {image.shape}"
+        )
     top, left, size = integer(top, "top"), integer(left, "left"), integer(size, "size", minimum=1)
     rows = mirror_indices(top, size, image.shape[-2])
     cols = mirror_indices(left, size, image.shape[-1])
@@ -218,7 +243,9 @@ def mirrored_crop(image: np.ndarray, top: int, left: int, size: int) -> np.ndarr
 
 
 def _as_chw(image: np.ndarray | torch.Tensor, in_channels: int) -> np.ndarray:
-    array = real_array(image, "image", ndim=(2, 3), shape_hint="(H, W), (C, H, W) or (N, C, H, W)", finite=True)
+    array = real_array(
+        image, "image", ndim=(2, 3), shape_hint="(H, W), (C, H, W) or (N, C, H, W)", finite=True, nonempty=True
+    )
     if array.ndim == 2:
         array = array[None]
     if array.shape[0] != in_channels:

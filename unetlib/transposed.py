@@ -108,7 +108,7 @@ def conv_transpose2d(
         array([[1., 1., 2., 2.],
                [1., 1., 2., 2.]])
     """
-    x, weight = real_array(x, "x"), real_array(weight, "weight")
+    x, weight = real_array(x, "x", nonempty=True), real_array(weight, "weight", nonempty=True)
     layout = x.ndim
     if layout == 2:
         if weight.ndim != 2:
@@ -189,7 +189,7 @@ def conv_matrix(
         array([[1., 2., 0.],
                [0., 1., 2.]])
     """
-    weight = real_array(weight, "weight")
+    weight = real_array(weight, "weight", nonempty=True)
     if weight.ndim != 2:
         raise ValueError(f"weight must be a 2-D (kH, kW) kernel, got shape {weight.shape}")
     if not (

@@ -13,12 +13,12 @@ from typing import Sequence, Union
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.animation import FuncAnimation
+from matplotlib.animation import Animation, FuncAnimation
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from unetlib._checks import int_pair, integer, real_array
+from unetlib._checks import boolean, describe, int_pair, integer, is_int, number, real_array, to_numpy
 from unetlib.conv import conv2d, conv_output_size, pad2d
 
 IntPair = Union[int, tuple[int, int]]
@@ -33,6 +33,12 @@ __all__ = [
     "show_weight_tensor",
     "sliding_window_animation",
 ]
+
+#: The largest side of a grid of printed numbers or of drawn cells: beyond it a figure takes long to
+#: draw and cannot be read.
+MAX_GRID = 100
+#: The most frames an animation may have (each is a PNG embedded in the page).
+MAX_FRAMES = 1000
 
 # Matplotlib's animation player draws its buttons with Font Awesome 4, loaded from a CDN. The
 # book must work offline, so the buttons get Unicode symbols instead (every font has them).
@@ -62,8 +68,8 @@ def show_images(
     Args:
         images: 2-D (grey) or ``(H, W, 3)`` (RGB) arrays.
         titles: one title per image, or None.
-        ncols: images per row; default all in one row (at most 4).
-        size: width of each panel in inches.
+        ncols: images per row, at least 1; default all in one row (at most 4).
+        size: width of each panel in inches, > 0.
         cmap: colour map for grey images.
         symmetric: for signed images (edge responses), centre the colour scale on zero with a
             diverging map, so that positive and negative responses look opposite and zero
@@ -74,24 +80,18 @@ def show_images(
     Returns:
         The Matplotlib figure.
     """
-    images = list(images)
-    if not images:
-        raise ValueError("images must hold at least one image, got an empty sequence")
-    if titles is not None and len(titles) != len(images):
-        raise ValueError(f"titles must have one entry per image ({len(images)}), got {len(titles)}")
-    flags = [symmetric] * len(images) if isinstance(symmetric, bool) else list(symmetric)
-    if len(flags) != len(images):
-        raise ValueError(f"symmetric must be a bool or one bool per image ({len(images)}), got {len(flags)}")
-    ncols = ncols or min(len(images), 4)
+    images = _image_list(images)
+    titles = _names(titles, "titles", len(images), "image")
+    flags = _flags(symmetric, len(images))
+    ncols = min(len(images), 4) if ncols is None else integer(ncols, "ncols", minimum=1, hint=" (images per row)")
+    size = number(size, "size", above=0, hint=" (inches)")
     nrows = -(-len(images) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index >= len(images):
             continue
-        image = np.asarray(images[index])
-        if image.ndim not in (2, 3):
-            raise ValueError(f"images[{index}] must be (H, W) or (H, W, 3), got shape {image.shape}")
+        image = images[index]
         if flags[index]:
             limit = float(np.percentile(np.abs(image), 99.5)) or float(np.abs(image).max()) or 1.0
             ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
@@ -101,6 +101,56 @@ def show_images(
             ax.set_title(titles[index])
     fig.tight_layout()
     return fig
+
+
+def _image_list(images) -> list[np.ndarray]:
+    """The images of :func:`show_images`, each checked: real numbers, (H, W) or (H, W, 3|4), not empty."""
+    images = _as_list(images, "images", "a list of arrays, one per panel")
+    if not images:
+        raise ValueError("images must hold at least one image, got an empty sequence")
+    checked = []
+    for index, image in enumerate(images):
+        array = real_array(image, f"images[{index}]", ndim=(2, 3), shape_hint="(H, W) or (H, W, 3)", nonempty=True)
+        if array.ndim == 3 and array.shape[-1] not in (3, 4):
+            raise ValueError(
+                f"images[{index}] must be (H, W) or (H, W, 3), got shape {array.shape}; "
+                "for channels first (3, H, W), pass np.moveaxis(image, 0, -1)"
+            )
+        checked.append(to_numpy(image))  # as given: Matplotlib scales each dtype its own way
+    return checked
+
+
+def _as_list(value, argument: str, expected: str) -> list:
+    """The items of a list, tuple, array or other iterable; None, a string or a number is refused."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{argument} must be {expected}, got {describe(value)}")
+    try:
+        return list(value)
+    except TypeError:
+        raise TypeError(f"{argument} must be {expected}, got {describe(value)}") from None
+
+
+def _names(names, argument: str, count: int, what: str) -> list[str] | None:
+    """``count`` labels (one per ``what``) as a list, or None; a bare string is refused."""
+    if names is None:
+        return None
+    names = _as_list(names, argument, f"a list of strings, one per {what} ({count})")
+    if len(names) != count:
+        raise ValueError(f"{argument} must have one entry per {what} ({count}), got {len(names)}")
+    return names
+
+
+def _flags(symmetric, count: int) -> list[bool]:
+    """:func:`show_images`' ``symmetric``: one bool for all images, or one per image."""
+    if isinstance(symmetric, (bool, np.bool_)):
+        return [bool(symmetric)] * count
+    flags = [
+        boolean(flag, "symmetric")
+        for flag in _as_list(symmetric, "symmetric", f"True, False or one bool per image ({count})")
+    ]
+    if len(flags) != count:
+        raise ValueError(f"symmetric must be a bool or one bool per image ({count}), got {len(flags)}")
+    return flags
 
 
 def show_number_grid(
@@ -126,7 +176,28 @@ def show_number_grid(
     Returns:
         The axes drawn into.
     """
-    values = real_array(values, "values", ndim=2).astype(np.float64)
+    values = real_array(values, "values", ndim=2, nonempty=True).astype(np.float64)
+    if max(values.shape) > MAX_GRID:
+        raise ValueError(
+            f"values is {values.shape[0]}x{values.shape[1]}: a grid of printed numbers is readable up to about "
+            f"20x20 and drawn up to {MAX_GRID}x{MAX_GRID}; show a crop, or use show_images for a whole image"
+        )
+    _check_axes(ax, "ax", optional=True)
+    if not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a format string such as '{{:g}}' or '{{:.2f}}', got {describe(fmt)}")
+    try:
+        fmt.format(0.0)
+    except (IndexError, KeyError, ValueError) as error:
+        raise ValueError(f"fmt must format one number, such as '{{:g}}' or '{{:.2f}}', got {fmt!r} ({error})") from None
+    if shaded is not None:
+        shaded = real_array(shaded, "shaded")
+        if shaded.shape != values.shape:
+            raise ValueError(f"shaded must be a mask of the values' shape {values.shape}, got shape {shaded.shape}")
+    if highlight is not None:
+        if not (isinstance(highlight, (tuple, list)) and len(highlight) == 4 and all(is_int(v) for v in highlight)):
+            raise TypeError(f"highlight must be (row, col, height, width), four ints, got {describe(highlight)}")
+        if min(highlight[2:]) < 1:
+            raise ValueError(f"highlight's height and width must be at least 1, got {tuple(highlight)}")
     if ax is None:
         _, ax = plt.subplots(figsize=(0.5 * values.shape[1] + 0.5, 0.5 * values.shape[0] + 0.5))
     finite = values[np.isfinite(values)]
@@ -149,6 +220,31 @@ def show_number_grid(
     if title:
         ax.set_title(title)
     return ax
+
+
+def _check_axes(ax, name: str, optional: bool = False) -> None:
+    """Refuse anything but Matplotlib axes (None too, where ``optional``)."""
+    if ax is None and optional:
+        return
+    if not isinstance(ax, Axes):
+        made = " or None for a new figure" if optional else " (e.g. from plt.subplots)"
+        raise TypeError(f"{name} must be Matplotlib axes{made}, got {describe(ax)}")
+
+
+def _interval(interval) -> int:
+    return integer(interval, "interval", minimum=1, hint=" (milliseconds between frames)")
+
+
+def _cell(cell) -> float:
+    return number(cell, "cell", above=0, maximum=5, hint=" (inches per pixel)")
+
+
+def _check_frames(frames: int, what: str) -> None:
+    if frames > MAX_FRAMES:
+        raise ValueError(
+            f"{what} would make an animation of {frames} frames, one image each; at most {MAX_FRAMES}: "
+            "animate a smaller example (about 5 to 10 pixels a side reads best)"
+        )
 
 
 def _animate(fig: Figure, draw, frames: int, interval: int) -> FuncAnimation:
@@ -178,9 +274,16 @@ def sliding_window_animation(
     Returns:
         A Matplotlib animation; turn it into HTML with :func:`animation_html`.
     """
-    image = real_array(image, "image", ndim=2, shape_hint="(H, W)").astype(np.float64)
-    kernel = real_array(kernel, "kernel", ndim=2, shape_hint="(kH, kW)").astype(np.float64)
+    image = real_array(image, "image", ndim=2, shape_hint="(H, W)", nonempty=True).astype(np.float64)
+    kernel = real_array(kernel, "kernel", ndim=2, shape_hint="(kH, kW)", nonempty=True).astype(np.float64)
+    padding = integer(padding, "padding", minimum=0, hint=" (pixels on each side)")
+    stride, interval = integer(stride, "stride", minimum=1), _interval(interval)
+    if max(image.shape) + 2 * padding > MAX_GRID:
+        raise ValueError(
+            f"image is {image.shape[0]}x{image.shape[1]}: too large to print as numbers; use a crop of about 5x5 to 8x8"
+        )
     output = conv2d(image, kernel, stride=stride, padding=padding)  # also validates the arguments
+    _check_frames(output.size, f"a {output.shape[0]}x{output.shape[1]} output")
     padded = pad2d(image, padding)
     is_padding = np.ones(padded.shape, dtype=bool)
     is_padding[padding : padding + image.shape[0], padding : padding + image.shape[1]] = False
@@ -238,12 +341,21 @@ def _arithmetic_geometry(size, kernel_size, padding, stride, dilation) -> dict:
             ("dilation", dilation, 1),
         )
     }
-    pairs["output"] = tuple(
-        conv_output_size(
-            pairs["size"][a], pairs["kernel_size"][a], pairs["stride"][a], pairs["padding"][a], pairs["dilation"][a]
+    padded = [pairs["size"][a] + 2 * pairs["padding"][a] for a in (0, 1)]
+    if max(padded) > MAX_GRID:
+        raise ValueError(
+            f"size and padding make a padded input of {padded[0]}x{padded[1]} cells, too many to draw (at most "
+            f"{MAX_GRID} a side); a figure reads best at about 5 to 10 pixels a side"
         )
-        for a in (0, 1)
-    )
+    try:
+        pairs["output"] = tuple(
+            conv_output_size(
+                pairs["size"][a], pairs["kernel_size"][a], pairs["stride"][a], pairs["padding"][a], pairs["dilation"][a]
+            )
+            for a in (0, 1)
+        )
+    except ValueError as error:
+        raise ValueError(f"kernel_size and dilation do not fit the padded input: {error}") from None
     return pairs
 
 
@@ -297,7 +409,29 @@ def draw_conv_arithmetic(
         >>> draw_conv_arithmetic(ax_input, ax_output, size=7, kernel_size=3, dilation=2)
         (3, 3)
     """
+    _check_axes(ax_input, "ax_input")
+    _check_axes(ax_output, "ax_output")
     g = _arithmetic_geometry(size, kernel_size, padding, stride, dilation)
+    out_h, out_w = g["output"]
+    if not (isinstance(position, (tuple, list)) and len(position) == 2 and all(is_int(v) for v in position)):
+        raise TypeError(f"position must be (row, col) of an output pixel, two ints, got {describe(position)}")
+    row, col = position
+    if not (0 <= row < out_h and 0 <= col < out_w):
+        raise ValueError(f"position must lie in the {out_h}x{out_w} output, got {position!r}")
+    _draw_taps(ax_input, g, row, col)
+    index = row * out_w + col
+
+    def output_colour(r: int, c: int) -> str:
+        i = r * out_w + c
+        return _CURRENT_COLOUR if i == index else _DONE_COLOUR if i < index else _OUTPUT_COLOUR
+
+    _draw_cells(ax_output, out_h, out_w, output_colour)
+    ax_output.set_title(f"output {out_h}x{out_w}", fontsize=10)
+    return out_h, out_w
+
+
+def _draw_taps(ax: Axes, g: dict, row: int, col: int) -> None:
+    """The padded input of :func:`draw_conv_arithmetic`, with the taps of output pixel ``(row, col)``."""
     (h, w), (k_h, k_w), (p_h, p_w), (s_h, s_w), (d_h, d_w) = (
         g["size"],
         g["kernel_size"],
@@ -305,10 +439,6 @@ def draw_conv_arithmetic(
         g["stride"],
         g["dilation"],
     )
-    out_h, out_w = g["output"]
-    row, col = position
-    if not (0 <= row < out_h and 0 <= col < out_w):
-        raise ValueError(f"position must lie in the {out_h}x{out_w} output, got {position!r}")
     top, left = row * s_h, col * s_w
     taps = {(top + u * d_h, left + v * d_w) for u in range(k_h) for v in range(k_w)}
 
@@ -320,25 +450,15 @@ def draw_conv_arithmetic(
             return _TAP_COLOUR
         return _PADDING_COLOUR if is_padding(r, c) else _INPUT_COLOUR
 
-    _draw_cells(ax_input, h + 2 * p_h, w + 2 * p_w, input_colour, is_padding)
+    _draw_cells(ax, h + 2 * p_h, w + 2 * p_w, input_colour, is_padding)
     for r, c in taps:
-        ax_input.plot(c + 0.5, r + 0.5, "o", color="white", markersize=3)
+        ax.plot(c + 0.5, r + 0.5, "o", color="white", markersize=3)
     span_h, span_w = d_h * (k_h - 1) + 1, d_w * (k_w - 1) + 1
-    ax_input.add_patch(Rectangle((left, top), span_w, span_h, fill=False, edgecolor="crimson", lw=2.5))
-    ax_input.set_title(
+    ax.add_patch(Rectangle((left, top), span_w, span_h, fill=False, edgecolor="crimson", lw=2.5))
+    ax.set_title(
         f"input {h}x{w}, padding {g['padding'][0]}" if p_h == p_w else f"input {h}x{w}, padding {p_h},{p_w}",
         fontsize=10,
     )
-
-    index = row * out_w + col
-
-    def output_colour(r: int, c: int) -> str:
-        i = r * out_w + c
-        return _CURRENT_COLOUR if i == index else _DONE_COLOUR if i < index else _OUTPUT_COLOUR
-
-    _draw_cells(ax_output, out_h, out_w, output_colour)
-    ax_output.set_title(f"output {out_h}x{out_w}", fontsize=10)
-    return out_h, out_w
 
 
 def conv_arithmetic_animation(
@@ -367,7 +487,9 @@ def conv_arithmetic_animation(
         9
     """
     g = _arithmetic_geometry(size, kernel_size, padding, stride, dilation)
+    interval, cell = _interval(interval), _cell(cell)
     (h, w), (p_h, p_w), (out_h, out_w) = g["size"], g["padding"], g["output"]
+    _check_frames(out_h * out_w, f"a {out_h}x{out_w} output")
     in_cols, in_rows = w + 2 * p_w, h + 2 * p_h
     fig, (ax_input, ax_output) = plt.subplots(
         1,
@@ -423,9 +545,16 @@ def conv_transpose_animation(
         ("padding", padding, 0),
     ):
         integer(value, name, minimum=low)
+    interval, cell = _interval(interval), _cell(cell)
     full = (size - 1) * stride + kernel_size
     if full - 2 * padding < 1:
         raise ValueError(f"padding {padding} cuts away the whole {full}-pixel output; use less padding")
+    if full > MAX_GRID:
+        raise ValueError(
+            f"size, kernel_size and stride make an output of {full}x{full} cells, too many to draw (at most "
+            f"{MAX_GRID} a side); a few pixels a side show the stamps best"
+        )
+    _check_frames(size * size, f"a {size}x{size} input")
     positions = list(np.ndindex(size, size))
     fig, (ax_input, ax_output) = plt.subplots(
         1,
@@ -443,30 +572,37 @@ def conv_transpose_animation(
         counts = np.zeros((full, full), dtype=int)
         for r, c in positions[: frame + 1]:
             counts[r * stride : r * stride + kernel_size, c * stride : c * stride + kernel_size] += 1
-        shades = ["white", "#e5f5e0", "#a1d99b", "#41ab5d", "#006d2c"]
-
-        def is_cut(r: int, c: int) -> bool:
-            return min(r, c) < padding or max(r, c) >= full - padding
-
-        _draw_cells(ax_output, full, full, lambda r, c: shades[min(counts[r, c], len(shades) - 1)], is_cut)
-        for (r, c), count in np.ndenumerate(counts):
-            if count:
-                ax_output.text(
-                    c + 0.5,
-                    r + 0.5,
-                    str(count),
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color="white" if count >= 3 else "black",
-                )
-        ax_output.add_patch(
-            Rectangle((col * stride, row * stride), kernel_size, kernel_size, fill=False, edgecolor="crimson", lw=2.5)
-        )
-        kept = full - 2 * padding
-        ax_output.set_title(f"output {kept}x{kept}" + (f" (+{padding} cut per side)" if padding else ""), fontsize=10)
+        _draw_stamps(ax_output, counts, padding, (row * stride, col * stride, kernel_size))
 
     return _animate(fig, draw, len(positions), interval)
+
+
+def _draw_stamps(ax: Axes, counts: np.ndarray, padding: int, stamp: tuple[int, int, int]) -> None:
+    """The output of :func:`conv_transpose_animation`: each cell shaded by how many stamps cover it
+    (the count printed), the ``padding`` rows and columns to be cut dashed, and the current stamp
+    ``(top, left, side)`` outlined."""
+    full = counts.shape[0]
+    shades = ["white", "#e5f5e0", "#a1d99b", "#41ab5d", "#006d2c"]
+
+    def is_cut(r: int, c: int) -> bool:
+        return min(r, c) < padding or max(r, c) >= full - padding
+
+    _draw_cells(ax, full, full, lambda r, c: shades[min(counts[r, c], len(shades) - 1)], is_cut)
+    for (r, c), count in np.ndenumerate(counts):
+        if count:
+            ax.text(
+                c + 0.5,
+                r + 0.5,
+                str(count),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if count >= 3 else "black",
+            )
+    top, left, side = stamp
+    ax.add_patch(Rectangle((left, top), side, side, fill=False, edgecolor="crimson", lw=2.5))
+    kept = full - 2 * padding
+    ax.set_title(f"output {kept}x{kept}" + (f" (+{padding} cut per side)" if padding else ""), fontsize=10)
 
 
 def show_weight_tensor(
@@ -492,15 +628,22 @@ def show_weight_tensor(
         The Matplotlib figure. Colours are centred on zero (red positive, blue negative), with
         one scale for the whole tensor so kernels can be compared.
     """
-    weight = real_array(weight, "weight", ndim=4, shape_hint="(out_channels, in_channels, kH, kW)")
+    weight = real_array(weight, "weight", ndim=4, shape_hint="(out_channels, in_channels, kH, kW)", nonempty=True)
     n_out, n_in = weight.shape[:2]
-    in_names = [f"in {i}" for i in range(n_in)] if in_names is None else list(in_names)
-    out_names = [f"out {o}" for o in range(n_out)] if out_names is None else list(out_names)
-    if len(in_names) != n_in or len(out_names) != n_out:
+    if max(n_out, n_in) > MAX_GRID:
         raise ValueError(
-            f"in_names and out_names need {n_in} and {n_out} names for a weight of shape "
-            f"{weight.shape}, got {len(in_names)} and {len(out_names)}"
+            f"weight has {n_out} x {n_in} kernels, too many panels to draw (at most {MAX_GRID} a side); "
+            "show a slice, e.g. weight[:8, :8]"
         )
+    in_names = (
+        [f"in {i}" for i in range(n_in)] if in_names is None else _names(in_names, "in_names", n_in, "input channel")
+    )
+    out_names = (
+        [f"out {o}" for o in range(n_out)]
+        if out_names is None
+        else _names(out_names, "out_names", n_out, "output channel")
+    )
+    numbers, size = boolean(numbers, "numbers"), number(size, "size", above=0, hint=" (inches per kernel)")
     limit = float(np.abs(weight).max()) or 1.0
     fig, axes = plt.subplots(n_out, n_in, figsize=(size * n_in + 0.8, size * n_out + 0.4), squeeze=False)
     for (o, i), ax in np.ndenumerate(axes):
@@ -531,6 +674,11 @@ def animation_html(animation: FuncAnimation, alt: str) -> str:
     Returns:
         HTML for ``IPython.display.HTML``; it plays in the static book, no kernel needed.
     """
+    if not isinstance(animation, Animation):
+        raise TypeError(
+            f"animation must be a Matplotlib animation (from one of this module's *_animation functions), "
+            f"got {describe(animation)}"
+        )
     if not isinstance(alt, str) or not alt.strip():
         raise ValueError(f"alt must be a non-empty description of the animation, got {alt!r}")
     html = animation.to_jshtml(default_mode="once")

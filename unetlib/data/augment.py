@@ -18,7 +18,7 @@ import torch
 from scipy.ndimage import map_coordinates
 from skimage.transform import resize
 
-from unetlib._checks import boolean, integer, number, real_array
+from unetlib._checks import boolean, generator, integer, integer_array, number, real_array, to_numpy
 
 __all__ = ["Augment", "RandomCrops", "elastic_deform", "flip_rotate", "intensity_jitter", "random_crop"]
 
@@ -37,22 +37,23 @@ def _check(image: np.ndarray, targets: tuple[np.ndarray, ...]) -> tuple[np.ndarr
     return image, targets
 
 
-def random_crop(image: np.ndarray, *targets: np.ndarray, size: int, rng: np.random.Generator):
-    """The same random ``size x size`` window of the image and of every target.
+def random_crop(image: np.ndarray, *targets: np.ndarray, crop: int, rng: np.random.Generator):
+    """The same random ``crop x crop`` window of the image and of every target.
 
-    Shapes: image ``(C, H, W)``, targets ``(H, W)``; returns ``(C, size, size)`` and ``(size, size)``.
+    Shapes: image ``(C, H, W)``, targets ``(H, W)``; returns ``(C, crop, crop)`` and ``(crop, crop)``.
 
     Example:
         >>> image = np.arange(36.0).reshape(1, 6, 6)
-        >>> crop, mask = random_crop(image, image[0] * 10, size=3, rng=np.random.default_rng(0))
+        >>> crop, mask = random_crop(image, image[0] * 10, crop=3, rng=np.random.default_rng(0))
         >>> crop.shape, bool((mask == crop[0] * 10).all())
         ((1, 3, 3), True)
     """
     image, targets = _check(image, targets)
     height, width = image.shape[1:]
-    integer(size, "size", minimum=1)
+    size = integer(crop, "crop", minimum=1)
+    generator(rng)
     if size > min(height, width):
-        raise ValueError(f"size {size} is larger than the image ({height}x{width})")
+        raise ValueError(f"crop {size} is larger than the image ({height}x{width})")
     top, left = int(rng.integers(0, height - size + 1)), int(rng.integers(0, width - size + 1))
     window = (slice(top, top + size), slice(left, left + size))
     return (image[(slice(None), *window)], *(t[window] for t in targets))
@@ -70,6 +71,7 @@ def flip_rotate(image: np.ndarray, *targets: np.ndarray, rng: np.random.Generato
         (True, True)
     """
     image, targets = _check(image, targets)
+    generator(rng)
     turns, flip = int(rng.integers(0, 4)), bool(rng.integers(0, 2))
 
     def apply(array: np.ndarray) -> np.ndarray:
@@ -94,6 +96,7 @@ def elastic_deform(
     """
     image, targets = _check(image, targets)
     sigma, grid = number(sigma, "sigma", minimum=0), integer(grid, "grid", minimum=2)
+    generator(rng)
     height, width = image.shape[1:]
     coarse = rng.normal(0.0, sigma, size=(2, grid, grid))
     # Bicubic interpolation of the coarse field to one displacement per pixel (order=3).
@@ -113,6 +116,7 @@ def intensity_jitter(image: np.ndarray, rng: np.random.Generator, scale: float =
     """Multiply by ``1 + U(-scale, scale)`` and add ``U(-shift, shift)``: brightness and contrast."""
     image = real_array(image, "image")
     scale, shift = number(scale, "scale", minimum=0), number(shift, "shift", minimum=0)
+    generator(rng)
     return (image * (1 + rng.uniform(-scale, scale)) + rng.uniform(-shift, shift)).astype(np.float32)
 
 
@@ -148,13 +152,14 @@ class Augment:
         if crop is not None:
             crop = integer(crop, "crop", minimum=1)
         intensity, flips = boolean(intensity, "intensity"), boolean(flips, "flips")
+        seed = integer(seed, "seed", minimum=0)
         self.crop, self.elastic, self.sigma, self.intensity, self.flips = crop, elastic, sigma, intensity, flips
         self.rng = np.random.default_rng(seed)
 
     def __call__(self, image: np.ndarray, *targets: np.ndarray):
         arrays = (image, *targets)
         if self.crop is not None:
-            arrays = random_crop(*arrays, size=self.crop, rng=self.rng)
+            arrays = random_crop(*arrays, crop=self.crop, rng=self.rng)
         if self.flips:
             arrays = flip_rotate(*arrays, rng=self.rng)
         if self.rng.random() < self.elastic:
@@ -203,12 +208,19 @@ class RandomCrops(torch.utils.data.Dataset):
         crop, samples = integer(crop, "crop", minimum=1), integer(samples, "samples", minimum=1)
         augment, fixed = boolean(augment, "augment"), boolean(fixed, "fixed")
         intensity = boolean(intensity, "intensity")
+        seed = integer(seed, "seed", minimum=0)
         if len(images) != len(targets) or (weights is not None and len(weights) != len(images)):
             raise ValueError(
                 f"need one target (and weight map) per image: {len(images)} images, "
                 f"{len(targets)} targets, {None if weights is None else len(weights)} weight maps"
             )
-        self.images, self.targets, self.weights = list(images), list(targets), weights
+        if not len(images):
+            raise ValueError("images must hold at least one (C, H, W) image to crop from, got none")
+        self.images = [_crop_source(image, k, crop) for k, image in enumerate(images)]
+        self.targets = [_class_map(target, f"targets[{k}]", self.images[k]) for k, target in enumerate(targets)]
+        if weights is not None:
+            weights = [_weight_map(w, f"weights[{k}]", self.images[k]) for k, w in enumerate(weights)]
+        self.weights = weights
         self.samples, self.seed, self.fixed = samples, seed, fixed
         self.transform = Augment(
             crop=crop, elastic=elastic if augment else 0.0, intensity=augment and intensity, flips=augment, seed=seed
@@ -230,3 +242,40 @@ class RandomCrops(torch.utils.data.Dataset):
         if self.weights is not None:
             tensors.append(torch.from_numpy(targets[1].astype(np.float32)))
         return tuple(tensors)
+
+
+def _crop_source(image, index: int, crop: int) -> np.ndarray:
+    """Image ``index`` of :class:`RandomCrops`, checked: ``(C, H, W)``, finite, at least ``crop`` a side."""
+    name = f"images[{index}]"
+    array = real_array(image, name, ndim=3, finite=True, shape_hint="(C, H, W): channels first")
+    if min(array.shape[1:]) < crop:
+        raise ValueError(
+            f"crop {crop} is larger than {name}, which is {array.shape[1]}x{array.shape[2]}; "
+            f"use crop={min(array.shape[1:])} or less"
+        )
+    return to_numpy(image)  # in its own dtype, as the augmentation has always received it
+
+
+def _class_map(target, name: str, image: np.ndarray) -> np.ndarray:
+    """A target of :class:`RandomCrops`: whole numbers (class indices), the image's ``(H, W)``."""
+    array = integer_array(target, name, ndim=2, shape_hint="(H, W): one class index per pixel")
+    if array.shape != image.shape[1:]:
+        raise ValueError(
+            f"{name} has shape {array.shape}, but its image is {image.shape[1:]}: they must be the same size"
+        )
+    return array
+
+
+def _weight_map(weights, name: str, image: np.ndarray) -> np.ndarray:
+    """A weight map of :class:`RandomCrops`: finite weights >= 0, the image's ``(H, W)``."""
+    array = real_array(weights, name, ndim=2, finite=True, shape_hint="(H, W): one weight per pixel")
+    if array.shape != image.shape[1:]:
+        raise ValueError(
+            f"{name} has shape {array.shape}, but its image is {image.shape[1:]}: they must be the same size"
+        )
+    if (array < 0).any():
+        raise ValueError(
+            f"{name} holds negative weights (such as {float(array.min()):g}): a pixel's weight must be >= 0 "
+            "(0 leaves it out); use unetlib.losses.weight_map, or clip them with np.clip(w, 0, None)"
+        )
+    return array

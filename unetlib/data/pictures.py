@@ -8,11 +8,15 @@ from __future__ import annotations
 import numpy as np
 from skimage.draw import disk, line_aa, polygon, rectangle
 
-from unetlib._checks import choice, integer
+from unetlib._checks import boolean, choice, describe, generator, integer
 
 __all__ = ["XO_CLASSES", "logo", "xo_canvas", "xo_dataset", "xo_glyph"]
 
 XO_CLASSES = ("X", "O", "none")  # class indices 0, 1, 2; "none": no glyph centred in view
+
+#: Limits that keep a call within seconds and memory: the side of a picture or glyph, the number
+#: of glyphs in a data set, and glyphs times pixels.
+MAX_SIDE, MAX_GLYPH, MAX_COUNT, MAX_PIXELS = 4096, 512, 100_000, 2**28
 
 
 def logo(size: int = 96) -> np.ndarray:
@@ -23,7 +27,7 @@ def logo(size: int = 96) -> np.ndarray:
     repository is this picture at the default size, written by ``data/make_assets.py``.
 
     Args:
-        size: side length in pixels, at least 32.
+        size: side length in pixels, 32 to 4096.
 
     Returns:
         ``(size, size)`` float64 array with values in ``[0, 1]``.
@@ -33,6 +37,7 @@ def logo(size: int = 96) -> np.ndarray:
         (96, 96)
     """
     integer(size, "size", minimum=32, hint=" (pixels, for the shapes to be drawn)")
+    integer(size, "size", maximum=MAX_SIDE, hint=" (pixels a side)")
     image = np.full((size, size), 0.1)
     # Positions are fractions of the side, so every size draws the same picture.
     rows, cols = disk((0.32 * size, 0.32 * size), 0.2 * size, shape=image.shape)
@@ -58,7 +63,7 @@ def xo_glyph(kind: str, size: int = 14, rng: np.random.Generator | None = None) 
 
     Args:
         kind: ``"X"`` or ``"O"``.
-        size: side of the square in pixels, at least 8.
+        size: side of the square in pixels, 8 to 512.
         rng: a NumPy random generator for the variations, or None.
 
     Returns:
@@ -71,6 +76,9 @@ def xo_glyph(kind: str, size: int = 14, rng: np.random.Generator | None = None) 
     """
     choice(kind, "kind", ("X", "O"))
     integer(size, "size", minimum=8)
+    integer(size, "size", maximum=MAX_GLYPH, hint=" (pixels a side)")
+    if rng is not None:
+        generator(rng)
     jitter = rng is not None
     reach = (0.36 + (rng.uniform(-0.05, 0.04) if jitter else 0.0)) * size  # half the glyph's extent
     centre = (size - 1) / 2 + (rng.integers(-1, 2, size=2) if jitter else np.zeros(2))
@@ -99,8 +107,8 @@ def xo_dataset(count: int, size: int = 14, seed: int = 0, none: bool = False) ->
     """``count`` varied glyphs, as many X as O (and "none" when asked), shuffled.
 
     Args:
-        count: number of pictures.
-        size: their side.
+        count: number of pictures, 2 to 100 000 (and at most ``2**28 / size**2``).
+        size: their side, 8 to 512.
         seed: seed of the variations.
         none: also make pictures of class ``"none"``: empty (noise only), or a glyph shifted by
             5 to 9 pixels so that only part of it is in view. A classifier that knows this class
@@ -115,7 +123,15 @@ def xo_dataset(count: int, size: int = 14, seed: int = 0, none: bool = False) ->
         >>> images.shape, labels.tolist().count(0)
         ((10, 1, 14, 14), 5)
     """
-    integer(count, "count", minimum=2)
+    count = integer(count, "count", minimum=2)
+    size = integer(integer(size, "size", minimum=8), "size", maximum=MAX_GLYPH, hint=" (pixels a side)")
+    seed, none = integer(seed, "seed", minimum=0), boolean(none, "none")
+    most = min(MAX_COUNT, MAX_PIXELS // size**2)
+    if count > most:
+        raise ValueError(
+            f"count must be at most {most} for {size}x{size} glyphs, got {count} (that many would take "
+            "minutes and gigabytes); a few thousand train a classifier"
+        )
     rng = np.random.default_rng(seed)
     classes = 3 if none else 2
     labels = rng.permutation(np.arange(count) % classes)
@@ -161,8 +177,17 @@ def xo_canvas(
         >>> canvas.shape, placed
         ((16, 48), [(0, 0, 'X'), (0, 32, 'O')])
     """
-    if not rows or len({len(row) for row in rows}) != 1:
+    if isinstance(rows, str) or not isinstance(rows, (list, tuple)) or not all(isinstance(r, str) for r in rows):
+        raise TypeError(f"rows must be a list of strings, one per row (e.g. ['X.O', 'OX.']), got {describe(rows)}")
+    if not rows or len({len(row) for row in rows}) != 1 or not rows[0]:
         raise ValueError(f"rows must be non-empty strings of equal length, got {rows!r}")
+    size = integer(integer(size, "size", minimum=8), "size", maximum=MAX_GLYPH, hint=" (pixels a side)")
+    spacing, seed = integer(spacing, "spacing", minimum=1), integer(seed, "seed", minimum=0)
+    if len(rows) * spacing * len(rows[0]) * spacing > MAX_PIXELS:
+        raise ValueError(
+            f"rows and spacing make a canvas of {len(rows) * spacing}x{len(rows[0]) * spacing} pixels, more than "
+            f"{MAX_PIXELS:,}; use fewer places or a smaller spacing"
+        )
     if spacing < size:
         raise ValueError(f"spacing ({spacing}) must be at least the glyph size ({size}) so glyphs do not overlap")
     rng = np.random.default_rng(seed)

@@ -19,7 +19,7 @@ from PIL import Image
 from skimage.io import imread
 from skimage.measure import label
 
-from unetlib._checks import label_image, number, real_array
+from unetlib._checks import integer, label_image, number, real_array
 
 __all__ = [
     "SegmentationDataset",
@@ -43,7 +43,7 @@ def read_image(path: str | Path) -> np.ndarray:
     """Read an image file; an unreadable file raises a ValueError that names it."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path} does not exist or is not a file")
+        raise ValueError(f"path {str(path)!r} does not exist or is not a file; check the name and the folder")
     try:
         return np.asarray(imread(path))
     except Exception as error:  # imageio/tifffile/Pillow each raise their own kinds
@@ -60,7 +60,7 @@ def normalise_percentile(image: np.ndarray, low: float = 1.0, high: float = 99.8
         >>> normalise_percentile(np.array([100, 200, 300, 4095]), 0, 100).round(3)
         array([0.   , 0.025, 0.05 , 1.   ], dtype=float32)
     """
-    image = real_array(image, "image").astype(np.float64)
+    image = real_array(image, "image", nonempty=True).astype(np.float64)
     low = number(low, "low", minimum=0, maximum=100, hint=" (a percentile)")
     high = number(high, "high", minimum=0, maximum=100, hint=" (a percentile)")
     if not low < high:
@@ -168,6 +168,12 @@ class SegmentationDataset(torch.utils.data.Dataset):
         normalise: turns a raw image into float32 (default: :func:`normalise_percentile`).
         transform: optional ``transform(image, mask) -> (image, mask)`` on NumPy arrays, e.g. an
             augmentation from :mod:`unetlib.data.augment`, applied on every access.
+        ignore_index: the value of unlabelled pixels (e.g. :data:`UNLABELLED`, what
+            :data:`DUBAI_PALETTE` gives its "unlabeled" colour): not a class, so not counted in
+            :attr:`num_classes`.
+
+    Attributes:
+        num_classes: one more than the largest class index in the masks (``ignore_index`` aside).
 
     Items:
         ``(image, mask)``: a float32 tensor ``(C, H, W)`` and an int64 tensor ``(H, W)``.
@@ -180,7 +186,10 @@ class SegmentationDataset(torch.utils.data.Dataset):
         encoding: Encoding = "binary",
         normalise: Callable[[np.ndarray], np.ndarray] | None = None,
         transform: Callable | None = None,
+        ignore_index: int | None = None,
     ):
+        if ignore_index is not None:
+            ignore_index = integer(ignore_index, "ignore_index")
         image_paths, mask_paths = _as_paths(images, "images"), _as_paths(masks, "masks")
         if len(image_paths) != len(mask_paths):
             raise ValueError(f"got {len(image_paths)} images but {len(mask_paths)} masks; they are paired one to one")
@@ -200,7 +209,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
             pixels = normalise(image)
             self.images.append(pixels[None] if pixels.ndim == 2 else np.moveaxis(pixels, -1, 0))
             self.masks.append(decoded)
-        self.num_classes = int(max(m.max() for m in self.masks)) + 1
+        self.num_classes = int(max(np.where(m == ignore_index, 0, m).max() for m in self.masks)) + 1
 
     def __len__(self) -> int:
         return len(self.images)

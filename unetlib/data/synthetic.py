@@ -14,6 +14,10 @@ from unetlib._checks import describe, integer, number
 
 __all__ = ["synthetic_cells"]
 
+#: Limits that keep a call within seconds (and a few hundred MB) instead of minutes: the side,
+#: the number of cells, and cells times pixels (each cell is drawn over the whole picture).
+MAX_SIZE, MAX_COUNT, MAX_WORK = 4096, 10_000, 2**28
+
 
 def synthetic_cells(
     size: int = 128, count: int = 20, radius: tuple[float, float] = (6.0, 11.0), seed: int = 0
@@ -22,6 +26,13 @@ def synthetic_cells(
 
     Where two cells' ellipses overlap, each pixel goes to the cell it is relatively deeper
     inside, so touching cells meet along a clean border, as in real segmentations.
+
+    Args:
+        size: side of the picture in pixels, 16 to 4096.
+        count: number of cells, at most 10 000 and at most ``2**28 / size**2`` (1 024 cells for a
+            512-pixel picture, 16 for a 4096-pixel one), which keeps a call to a few seconds.
+        radius: ``(low, high)``: the range of the cells' semi-axes in pixels.
+        seed: seed of the random generator.
 
     Returns:
         ``image`` (float32 in ``[0, 1]``) and ``labels`` (int32: 0 background, 1..count cells;
@@ -32,7 +43,14 @@ def synthetic_cells(
         >>> image.shape, bool(labels.max() <= 5)
         ((64, 64), True)
     """
-    size, count = integer(size, "size", minimum=16), integer(count, "count", minimum=0)
+    size = integer(integer(size, "size", minimum=16), "size", maximum=MAX_SIZE, hint=" (pixels a side)")
+    count, most = integer(count, "count", minimum=0), min(MAX_COUNT, MAX_WORK // size**2)
+    if count > most:
+        raise ValueError(
+            f"count must be at most {most} for a {size}x{size} picture, got {count}: each cell is drawn over "
+            "the whole picture, so that many would take minutes; draw fewer cells, a smaller picture, or "
+            "several pictures"
+        )
     seed = integer(seed, "seed", minimum=0)
     if not (isinstance(radius, (tuple, list)) and len(radius) == 2):
         raise TypeError(f"radius must be a pair (low, high) of pixel radii, got {describe(radius)}")

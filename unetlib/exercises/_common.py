@@ -39,12 +39,9 @@ def _call(function: Callable, *args, number: bool = False) -> tuple[np.ndarray |
         return None, f"your function raised {type(error).__name__}: {error}"
     if result is None:
         return None, "your function returned None: did you forget the `return` line?"
-    if isinstance(result, torch.Tensor):
-        result = result.detach().cpu()  # a tensor that requires grad cannot become an array directly
-    try:
-        array = np.asarray(result, dtype=np.float64)
-    except (TypeError, ValueError, RuntimeError):
-        return None, f"your function returned {type(result).__name__}, which is not an array of numbers"
+    array, problem = _as_numbers(result, "your function returned")
+    if problem:
+        return None, problem
     if number and array.shape != ():
         return None, (
             f"your function returned {type(result).__name__} of shape {array.shape}; it should return "
@@ -53,6 +50,38 @@ def _call(function: Callable, *args, number: bool = False) -> tuple[np.ndarray |
     if number and not np.isfinite(array):
         return None, f"your function returned {array.item()}, not a finite number: look for a division by zero"
     return array, None
+
+
+def _as_numbers(value, said: str) -> tuple[np.ndarray | None, str | None]:
+    """``value`` (a number, a list, an array or a tensor) as float64, or None and a sentence.
+
+    Text and complex numbers are refused rather than converted: NumPy would read ``"3"`` as 3
+    and drop the imaginary part of ``3 + 1j``, so that a wrong kind of answer could pass.
+    ``said`` begins the sentence: ``"your function returned"`` or ``"your answer is"``.
+    """
+    if isinstance(value, torch.Tensor):
+        if value.is_complex():
+            return None, f"{said} a complex tensor: {_NOT_COMPLEX}"
+        value = value.detach().cpu()  # a tensor that requires grad cannot become an array directly
+    if isinstance(value, (str, bytes)):
+        return None, f"{said} text ({value!r:.30}), which is not an array of numbers: {_NOT_TEXT}"
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError, RuntimeError):
+        return None, f"{said} {type(value).__name__}, which is not an array of numbers"
+    items = raw.ravel().tolist() if raw.dtype.kind == "O" else []
+    if raw.dtype.kind in "US" or any(isinstance(item, (str, bytes)) for item in items):
+        return None, f"{said} text in a {type(value).__name__}, which is not an array of numbers: {_NOT_TEXT}"
+    if raw.dtype.kind == "c" or any(isinstance(item, complex) for item in items):
+        return None, f"{said} complex numbers (in a {type(value).__name__}): {_NOT_COMPLEX}"
+    try:
+        return np.asarray(value, dtype=np.float64), None
+    except (TypeError, ValueError, RuntimeError):
+        return None, f"{said} {type(value).__name__}, which is not an array of numbers"
+
+
+_NOT_TEXT = "return the numbers themselves (int(...), float(...) or an array), not their printed form"
+_NOT_COMPLEX = "the answer is real; drop the imaginary part (look for a 1j or np.sqrt of a negative number)"
 
 
 def _size(shape: tuple[int, ...]) -> str:

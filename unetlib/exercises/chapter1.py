@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from unetlib.conv import conv2d, convolve2d
-from unetlib.exercises._common import CheckResult, _call, _first_difference, _size
+from unetlib.exercises._common import CheckResult, _as_numbers, _call, _first_difference, _size
 from unetlib.kernels import sobel_horizontal, sobel_vertical
 
 __all__ = ["check_conv2d", "check_conv2d_same", "check_sobel_horizontal"]
@@ -123,10 +123,9 @@ def check_sobel_horizontal(kernel: np.ndarray) -> CheckResult:
     Any positive multiple of :func:`unetlib.kernels.sobel_horizontal` is accepted, since
     scaling changes only the strength of the response, not where edges are found.
     """
-    try:
-        kernel = np.asarray(kernel.detach().cpu() if hasattr(kernel, "detach") else kernel, dtype=np.float64)
-    except (TypeError, ValueError):
-        return CheckResult(False, f"expected a 3x3 array of numbers, got {type(kernel).__name__}")
+    kernel, problem = _as_numbers(kernel, "your kernel is")
+    if problem:
+        return CheckResult(False, f"expected a 3x3 array of numbers: {problem}")
     if kernel.shape != (3, 3):
         return CheckResult(False, f"your kernel is {_size(kernel.shape)} but a Sobel kernel is 3x3")
     expected = sobel_horizontal()

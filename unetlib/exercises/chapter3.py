@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from unetlib.exercises._common import CheckResult, _call, _first_difference, _show, _size
+from unetlib._checks import integer, number
+from unetlib.exercises._common import CheckResult, _as_numbers, _call, _first_difference, _show, _size
 
 __all__ = ["check_multichannel_conv", "check_mystery_kernel", "check_parameter_count", "mystery_pairs"]
 
@@ -87,14 +88,22 @@ def mystery_pairs(count: int = 8, size: int = 48, seed: int = 0) -> tuple[np.nda
     """Images and the same images filtered by an unknown 3x3 kernel, for the reader to learn it.
 
     Args:
-        count: number of image pairs.
-        size: side of each (square) input image.
+        count: number of image pairs, 1 to 10 000.
+        size: side of each (square) input image, 3 to 1024.
         seed: which random images.
 
     Returns:
         ``inputs`` of shape ``(count, 1, size, size)`` (standardised noise smoothed a little, so it
         looks like texture) and ``targets`` of shape ``(count, 1, size - 2, size - 2)``.
     """
+    count = integer(count, "count", minimum=1, maximum=10_000)
+    size = integer(size, "size", minimum=3, maximum=1024, hint=" (pixels a side; the 3x3 kernel needs 3)")
+    seed = integer(seed, "seed", minimum=0)
+    if count * size * size > 2**26:
+        raise ValueError(
+            f"count {count} images of {size}x{size} pixels are more than {2**26:,} pixels (gigabytes in float64); "
+            "a few images of about 48 pixels are enough to learn a 3x3 kernel"
+        )
     rng = np.random.default_rng(seed)
     inputs = rng.normal(size=(count, 1, size + 2, size + 2))
     inputs = F.avg_pool2d(torch.from_numpy(inputs), 3, stride=1).numpy()
@@ -106,10 +115,10 @@ def mystery_pairs(count: int = 8, size: int = 48, seed: int = 0) -> tuple[np.nda
 def check_mystery_kernel(kernel: np.ndarray, tolerance: float = 1e-3) -> CheckResult:
     """Check the kernel a reader learned from :func:`mystery_pairs`: within ``tolerance`` of the
     hidden kernel, value by value. A ``(1, 1, 3, 3)`` weight or a ``(3, 3)`` array both work."""
-    try:
-        kernel = np.asarray(kernel.detach() if hasattr(kernel, "detach") else kernel, dtype=np.float64)
-    except (TypeError, ValueError):
-        return CheckResult(False, f"expected a 3x3 array of numbers, got {type(kernel).__name__}")
+    tolerance = number(tolerance, "tolerance", above=0)
+    kernel, problem = _as_numbers(kernel, "your kernel is")
+    if problem:
+        return CheckResult(False, f"expected a 3x3 array of numbers: {problem}")
     kernel = kernel.reshape(kernel.shape[-2:]) if kernel.ndim == 4 and kernel.shape[:2] == (1, 1) else kernel
     if kernel.shape != (3, 3):
         return CheckResult(False, f"your kernel is {_size(kernel.shape)}; the mystery kernel is 3x3")
