@@ -129,7 +129,9 @@ def test_resume_with_another_number_of_processes(tmp_path):
     first.mkdir()
     stopped = torchrun(2, first, batch_size=2, epochs=2, stop_after=1)
     assert stopped["history"]["epoch"] == [1]
-    resumed, _ = one_process(batch_size=4, epochs=2, resume=first / "checkpoint.pt")
+    # The same global batch, 2 x 2 then 1 x 4: the warning names the per-process batch size.
+    with pytest.warns(UserWarning, match=r"'batch_size': \(2, 4\)"):
+        resumed, _ = one_process(batch_size=4, epochs=2, resume=first / "checkpoint.pt")
     straight, _ = one_process(batch_size=4, epochs=2)
     for name, tensor in straight.items():
         torch.testing.assert_close(resumed[name], tensor, rtol=1e-5, atol=1e-5, msg=name)

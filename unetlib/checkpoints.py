@@ -165,7 +165,7 @@ def load_checkpoint(
     differences, before any weight is copied.
 
     Returns:
-        The checkpoint's contents: ``"model"`` (the restored model), ``"epoch"``, ``"history"``,
+        The checkpoint's contents, a dict with ``"model"`` (the restored model), ``"epoch"``, ``"history"``,
         ``"train_config"`` (the :meth:`~unetlib.config.TrainConfig.as_dict` it was trained with,
         or None) and ``"data"`` (or None).
     """

@@ -27,12 +27,12 @@ import torch
 from unetlib._checks import boolean, choice, describe, integer, number, real_array
 from unetlib.losses import LOSSES, SegmentationLoss
 
-__all__ = ["SCHEDULES", "TrainConfig", "choose_device"]
+__all__ = ["RESUMABLE", "SCHEDULES", "TrainConfig", "choose_device"]
 
 #: The learning-rate schedules (:func:`unetlib.train.learning_rate`).
 SCHEDULES = ("constant", "warmup-cosine")
 
-#: Settings that may change when a run is resumed: how long, where, and what is shown.
+#: Settings that may change when a run is resumed (how long, where, and what is shown).
 RESUMABLE = ("epochs", "time_limit", "device", "progress", "compile")
 
 

@@ -2,7 +2,7 @@
 benchmark run the same code: train a U-Net on random crops of a few large images (Chapters 7
 and 9), score it on whole held-out ones: nuclei by Dice and object F1 (Chapter 7), EM membranes
 by pixel error and Rand error (Chapter 9); and Chapter 10's multi-class recipe,
-:func:`train_multiclass`, which returns a :class:`Segmenter` for raw RGB images of any size.
+:func:`train_multiclass`, which returns a :class:`~unetlib.prediction.Segmenter` for raw RGB images of any size.
 """
 
 from __future__ import annotations
@@ -413,7 +413,7 @@ def _matching_targets(images: list, targets, crop: int) -> list:
 
 
 def score_multiclass(segment, images, targets, num_classes: int, ignore_index: int | None = None) -> dict:
-    """Score a :class:`Segmenter` (or any function image -> class map) on whole images.
+    """Score a :class:`~unetlib.prediction.Segmenter` (or any function image -> class map) on whole images.
 
     The pixels of all the images are pooled into one confusion matrix (rows true, columns
     predicted), from which come every class's IoU, their mean over the classes present, and the

@@ -23,6 +23,7 @@ from unetlib.data.augment import RandomCrops
 from unetlib.data.segmentation import UNLABELLED
 
 __all__ = [
+    "NORMALISATIONS",
     "AERIAL_RECIPE",
     "AUGMENTATIONS",
     "BBBC039_SPLIT",
@@ -33,12 +34,12 @@ __all__ = [
     "dubai_split",
 ]
 
-#: How random crops are augmented: ``"full"`` flips, rotates, deforms elastically and jitters the
+#: How random crops are augmented. ``"full"`` flips, rotates, deforms elastically and jitters the
 #: intensity (microscopy); ``"flips"`` only flips and rotates (aerial scenes: roads do not bend,
 #: colours carry the classes); ``"none"``.
 AUGMENTATIONS = ("full", "flips", "none")
 
-#: How raw images become the network's input (the command's ``--normalise``):
+#: How raw images become the network's input (the command's ``--normalise``).
 #: ``"percentile"`` stretches each image's 1st-99.8th percentile to 0..1 (microscopy), ``"scale"``
 #: divides by the type's maximum, ``"channel-statistics"`` scales like ``"scale"`` and then
 #: subtracts the training set's mean and divides by its standard deviation, channel by channel.
@@ -69,10 +70,10 @@ class Split:
         return [items[i] for i in getattr(self, part)]
 
 
-#: The BBBC039 subset of Chapter 7: images 0-12 train, 13-14 choose, 15-19 are the test set.
+#: The BBBC039 subset of Chapter 7, split by image. Images 0-12 train, 13-14 choose, 15-19 test.
 BBBC039_SPLIT = Split(train=range(0, 13), val=range(13, 15), test=range(15, 20))
 
-#: The Dubai set's test tile (Chapter 10): never trained on.
+#: The Dubai set's test tile in Chapter 10, never trained on.
 DUBAI_TEST_TILE = 3
 
 
@@ -134,7 +135,7 @@ class Recipe:
         )
 
 
-#: Chapter 7's recipe for nuclei: a small U-Net with batch norm, 12 epochs of 8 steps of 8 crops,
+#: Chapter 7's recipe for nuclei. A small U-Net with batch norm, 12 epochs of 8 steps of 8 crops,
 #: the rate warmed up to 3e-3 and decayed along a cosine, every augmentation, the border weight map.
 CHAPTER7_RECIPE = Recipe(
     model=dict(depth=3, base_channels=16, padding="same", batch_norm=True),
@@ -146,7 +147,7 @@ CHAPTER7_RECIPE = Recipe(
     weight_map=True,
 )
 
-#: Chapter 10's recipe for land cover from the air: flips and rotations only, the soft Dice loss
+#: Chapter 10's recipe for land cover from the air. Flips and rotations only, the soft Dice loss
 #: over every class, unlabelled pixels (255) ignored, RGB normalised with the training set's
 #: channel statistics.
 AERIAL_RECIPE = Recipe(
@@ -158,7 +159,7 @@ AERIAL_RECIPE = Recipe(
     normalise="channel-statistics",
 )
 
-#: The command's defaults: the paper's network (depth 4, 64 channels) with same padding, a
+#: The command's defaults. The paper's network (depth 4, 64 channels) with same padding, a
 #: warmed-up cosine schedule, every augmentation.
 DEFAULT_RECIPE = Recipe(
     model=dict(depth=4, base_channels=64, padding="same"), train=TrainConfig(schedule="warmup-cosine")

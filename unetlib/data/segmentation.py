@@ -170,7 +170,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
             augmentation from :mod:`unetlib.data.augment`, applied on every access.
         ignore_index: the value of unlabelled pixels (e.g. :data:`UNLABELLED`, what
             :data:`DUBAI_PALETTE` gives its "unlabeled" colour): not a class, so not counted in
-            :attr:`num_classes`.
+            ``num_classes``.
 
     Attributes:
         num_classes: one more than the largest class index in the masks (``ignore_index`` aside).
