@@ -5,7 +5,8 @@
 Both versions of ``unetlib`` train the same network (Chapter 7's: depth 3, 16 channels, batch
 norm, same padding) on the same 8 random 128x128 crops per step, for ``--steps`` steps, on the
 CPU. Each round runs the two versions one after the other, each in a fresh process (the
-earlier one from ``git archive``), so a change in the machine's load hits both alike; the table
+earlier one from ``git archive``), which goes first alternating, so a change in the machine's
+load hits both alike; the table
 gives each version's median seconds per step and their ratio. The loop's bookkeeping (the
 configuration, the loss object, the history) should cost nothing next to the forward and
 backward passes: a ratio near 1.
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Run in a fresh process with the chosen unetlib first on sys.path; prints seconds per step.
 WORKER = """
 import sys, time, torch
+torch.set_num_threads(int(sys.argv[3]))
 sys.path.insert(0, sys.argv[1])
 import unetlib
 assert unetlib.__file__.startswith(sys.argv[1]), unetlib.__file__
@@ -54,9 +56,12 @@ def earlier_package(commit: str, folder: Path) -> Path:
     return folder
 
 
-def seconds_per_step(package_root: Path, steps: int) -> float:
+def seconds_per_step(package_root: Path, steps: int, threads: int) -> float:
     result = subprocess.run(
-        [sys.executable, "-c", WORKER, str(package_root), str(steps)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", WORKER, str(package_root), str(steps), str(threads)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return float(result.stdout.strip().splitlines()[-1])
 
@@ -66,20 +71,24 @@ def main() -> None:
     parser.add_argument("--against", default="HEAD~1", help="the commit to compare with")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--threads", type=int, default=1, help="PyTorch threads (1: the steadiest timings)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         old_root = earlier_package(args.against, Path(scratch))
         times = {"this checkout": [], args.against: []}
-        for _ in range(args.rounds):
-            times["this checkout"].append(seconds_per_step(ROOT, args.steps))
-            times[args.against].append(seconds_per_step(old_root, args.steps))
+        versions = [("this checkout", ROOT), (args.against, old_root)]
+        for round_ in range(args.rounds):
+            # Alternate which goes first, so that neither always meets a cold or a warm machine.
+            for name, root in versions if round_ % 2 == 0 else versions[::-1]:
+                times[name].append(seconds_per_step(root, args.steps, args.threads))
     medians = {name: statistics.median(values) for name, values in times.items()}
     ratio = medians["this checkout"] / medians[args.against]
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; each worker with {args.threads} thread(s)")
     for name, value in medians.items():
         print(f"{name:>16}: {value * 1000:7.1f} ms per step (median of {args.rounds})")
-    print(f"ratio this checkout / {args.against}: {ratio:.3f}")
+    spread = {name: (min(values), max(values)) for name, values in times.items()}
+    print(f"ratio this checkout / {args.against}: {ratio:.3f} (ranges: {spread})")
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "times": times, "ratio": ratio}, indent=1) + "\n")
 
