@@ -260,3 +260,11 @@ def test_the_dubai_palette_is_every_colour_in_the_masks_and_nothing_else(monkeyp
     # PROVENANCE.md's shares, in DUBAI_CLASSES order: building, land, road, vegetation, water.
     np.testing.assert_allclose(100 * counts / 36_717_657, [11.89, 39.09, 7.68, 9.58, 31.08], atol=0.006)
     assert all(image.shape[1:] == target.shape and image.dtype == np.float32 for image, target in zip(images, targets))
+
+
+def test_the_segmenter_subtracts_the_mean_and_divides_by_the_deviation():
+    model = UNet(3, 2, depth=1, base_channels=4, padding="same")
+    segment = Segmenter(model, mean=[0.1, 0.2, 0.3], std=[0.5, 0.25, 2.0], tile_size=16, margin=4)
+    image = np.random.default_rng(0).random((3, 5, 6)).astype(np.float32)
+    expected = np.stack([(image[0] - 0.1) / 0.5, (image[1] - 0.2) / 0.25, (image[2] - 0.3) / 2.0])
+    np.testing.assert_allclose(segment.normalise(image), expected, rtol=1e-6)
