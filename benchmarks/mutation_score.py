@@ -34,18 +34,27 @@ HERE = Path(__file__).resolve().parent
 
 #: Each module and the tests that exercise it.
 MODULES = {
-    "unetlib/train.py": ["tests/test_train.py", "tests/test_distributed.py"],
+    "unetlib/train.py": ["tests/test_train.py", "tests/test_distributed.py", "tests/test_plumbing.py"],
     "unetlib/config.py": ["tests/test_train.py", "tests/test_cli.py"],
     "unetlib/checkpoints.py": ["tests/test_train.py", "tests/test_cli.py"],
-    "unetlib/losses.py": ["tests/test_losses_metrics.py", "tests/test_multiclass.py", "tests/test_train.py"],
-    "unetlib/metrics.py": ["tests/test_losses_metrics.py", "tests/test_multiclass.py"],
-    "unetlib/tiling.py": ["tests/test_tiling.py"],
-    "unetlib/data/augment.py": ["tests/test_data.py", "tests/test_segmentation_data.py"],
-    "unetlib/data/segmentation.py": ["tests/test_segmentation_data.py", "tests/test_multiclass.py"],
-    "unetlib/cli.py": ["tests/test_cli.py"],
-    "unetlib/_commands.py": ["tests/test_cli.py"],
-    "unetlib/distributed.py": ["tests/test_distributed.py"],
-    "unetlib/experiments.py": ["tests/test_multiclass.py", "tests/test_cli.py"],
+    "unetlib/losses.py": [
+        "tests/test_losses_metrics.py",
+        "tests/test_multiclass.py",
+        "tests/test_train.py",
+        "tests/test_plumbing.py",
+    ],
+    "unetlib/metrics.py": ["tests/test_losses_metrics.py", "tests/test_multiclass.py", "tests/test_plumbing.py"],
+    "unetlib/tiling.py": ["tests/test_tiling.py", "tests/test_plumbing.py"],
+    "unetlib/data/augment.py": ["tests/test_data.py", "tests/test_segmentation_data.py", "tests/test_plumbing.py"],
+    "unetlib/data/segmentation.py": [
+        "tests/test_segmentation_data.py",
+        "tests/test_multiclass.py",
+        "tests/test_plumbing.py",
+    ],
+    "unetlib/cli.py": ["tests/test_cli.py", "tests/test_plumbing.py"],
+    "unetlib/_commands.py": ["tests/test_cli.py", "tests/test_plumbing.py"],
+    "unetlib/distributed.py": ["tests/test_distributed.py", "tests/test_plumbing.py"],
+    "unetlib/experiments.py": ["tests/test_multiclass.py", "tests/test_cli.py", "tests/test_plumbing.py"],
 }
 
 SWAPS = {

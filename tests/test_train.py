@@ -584,6 +584,7 @@ def test_a_checkpoint_refuses_an_epoch_that_is_not_a_count(tmp_path, epoch):
         (dict(loss="focal"), "loss must be one of"),
         (dict(loss="dice", class_weights=[1, 2]), "class_weights weight the cross-entropy"),
         (dict(class_weights=[1, -1]), "class_weights must be one number >= 0"),
+        (dict(class_weights=[1, float("nan")]), "class_weights"),
         (dict(loss=dice_loss, class_weights=[1, 2]), "apply them inside it"),
         (dict(seed=2**31), "seed must be"),
         (dict(time_limit=0), "time_limit must be greater than 0"),
@@ -592,3 +593,23 @@ def test_a_checkpoint_refuses_an_epoch_that_is_not_a_count(tmp_path, epoch):
 def test_train_config_names_the_bad_setting(settings, message):
     with pytest.raises((TypeError, ValueError), match=message):
         TrainConfig(**settings)
+
+
+def test_a_time_limit_stops_training_after_the_step_that_reaches_it():
+    history = fit(small_unet(), CellCrops(4), epochs=1000, batch_size=2, time_limit=1e-9, device="cpu", progress=False)
+    assert history["epoch"] == [1] and history["steps"] == [1]
+
+
+def test_evaluate_scores_the_same_in_batches_of_any_size():
+    model, data = small_unet(), CellCrops(5, augment=False)
+    one, four = evaluate(model, data, batch_size=1, device="cpu"), evaluate(model, data, batch_size=4, device="cpu")
+    assert one.keys() == four.keys()
+    for key in one:
+        assert one[key] == pytest.approx(four[key], rel=1e-5), key
+
+
+def test_the_default_settings_are_the_documented_ones():
+    # fit's docstring, the README and Chapter 11 rely on these.
+    config = TrainConfig()
+    assert (config.epochs, config.lr, config.batch_size, config.schedule, config.seed) == (10, 1e-3, 4, "constant", 0)
+    assert (config.loss, config.channels_last, config.amp, config.progress) == ("cross-entropy", True, None, None)
