@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 MODULES = {
     "unetlib/train.py": ["tests/test_train.py", "tests/test_distributed.py", "tests/test_plumbing.py"],
     "unetlib/config.py": ["tests/test_train.py", "tests/test_cli.py"],
-    "unetlib/checkpoints.py": ["tests/test_train.py", "tests/test_cli.py"],
+    "unetlib/checkpoints.py": ["tests/test_train.py", "tests/test_cli.py", "tests/test_plumbing.py"],
     "unetlib/losses.py": [
         "tests/test_losses_metrics.py",
         "tests/test_multiclass.py",

@@ -57,6 +57,7 @@ def test_tiles_at_their_limits_are_accepted():
     assert TileGrid(height=1, width=9, tile=5, margin=2, step=1).rows == [0]
     model = UNet(1, 2, depth=1, base_channels=2, padding="same")
     assert plan_tiles(model, 1, 9, tile_size=8).rows == [0]
+    assert plan_tiles(model, 9, 1, tile_size=8).cols == [0]
     assert mirrored_crop(np.array([[7]]), -1, -1, 3).tolist() == [[7, 7, 7]] * 3
     with pytest.raises(ValueError, match="each of 1 pixel or more"):
         mirrored_crop(np.zeros((0, 3)), 0, 0, 2)
@@ -183,3 +184,34 @@ def test_predict_drops_an_alpha_channel(tmp_path):
     np.testing.assert_array_equal(
         np.asarray(Image.open(tmp_path / "a_mask.png")), np.asarray(Image.open(tmp_path / "rgba_mask.png"))
     )
+
+
+def test_an_unreadable_checkpoint_says_why_without_pytorchs_advice_to_run_its_code(tmp_path):
+    from unetlib.checkpoints import load_checkpoint
+
+    path = tmp_path / "bad.pt"
+    path.write_bytes(b"\x80\x02not a checkpoint")
+    with pytest.raises(ValueError) as error:
+        load_checkpoint(path)
+    assert "Unsupported operand" in str(error.value) and "weights_only" not in str(error.value)
+
+
+def test_tiling_at_its_edges():
+    from unetlib.tiling import mirror_indices, predict_tiled
+
+    assert mirror_indices(0, 0, 4).tolist() == []
+    valid = UNet(1, 2, depth=1, base_channels=2)  # an 18-pixel tile gives a 2-pixel output: one pooling step
+    assert plan_tiles(valid, 5, 5, tile_size=18).step == 2
+    with pytest.raises(ValueError, match="image has 3 channels"):
+        predict_tiled(valid, np.zeros((3, 8, 8)), tile_size=18)
+
+
+def test_a_checksum_covers_each_tensors_type_not_only_its_bytes(tmp_path):
+    from unetlib.checkpoints import load_checkpoint, save_checkpoint
+
+    path = save_checkpoint(tmp_path / "a.pt", UNet(1, 2, depth=1, base_channels=2, padding="same"))
+    state = torch.load(path, weights_only=True)
+    state["model"]["head.bias"] = state["model"]["head.bias"].view(torch.int32)  # the same bytes, read as ints
+    torch.save(state, path)
+    with pytest.raises(ValueError, match="damaged"):
+        load_checkpoint(path)
