@@ -74,18 +74,27 @@ def scale(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float32) / np.float32(top)
 
 
-def normalise_image(image: np.ndarray, settings: dict) -> np.ndarray:
-    """A raw ``(H, W)`` or ``(H, W, C)`` image as the network's ``(C, H, W)`` input, as it was trained."""
+def _normaliser(name: str):
+    """The function that scales a raw image: per-image percentiles, or the type's maximum."""
     from unetlib.data import normalise_percentile
 
-    image = np.asarray(image)
-    pixels = normalise_percentile(image) if settings.get("normalise", "percentile") == "percentile" else scale(image)
+    return normalise_percentile if name == "percentile" else scale
+
+
+def _standardise(pixels: np.ndarray, settings: dict) -> np.ndarray:
+    """``(pixels - mean) / std`` channel by channel, with the training set's statistics in ``settings``."""
+    mean, std = (np.asarray(settings[k], np.float32)[:, None, None] for k in ("mean", "std"))
+    return (pixels - mean) / std
+
+
+def normalise_image(image: np.ndarray, settings: dict) -> np.ndarray:
+    """A raw ``(H, W)`` or ``(H, W, C)`` image as the network's ``(C, H, W)`` input, as it was trained."""
+    pixels = _normaliser(settings.get("normalise", "percentile"))(np.asarray(image))
     pixels = pixels[None] if pixels.ndim == 2 else np.moveaxis(pixels, -1, 0)
     channels = settings.get("in_channels", pixels.shape[0])
     pixels = pixels[:channels] if pixels.shape[0] == channels + 1 else pixels  # an alpha channel dropped
     if settings.get("mean") is not None:
-        mean, std = (np.asarray(settings[k], np.float32)[:, None, None] for k in ("mean", "std"))
-        pixels = (pixels - mean) / std
+        pixels = _standardise(pixels, settings)
     return pixels.astype(np.float32)
 
 
@@ -107,7 +116,7 @@ def _files(folders) -> list[Path]:
 
 
 def _pairs(images, masks, encoding, normalise, what: str):
-    from unetlib.data import SegmentationDataset, normalise_percentile
+    from unetlib.data import SegmentationDataset
 
     if images is None or masks is None:
         raise ValueError(
@@ -115,22 +124,16 @@ def _pairs(images, masks, encoding, normalise, what: str):
             if what
             else "give --images and --masks (folders), or --dataset"
         )
-    pairs = SegmentationDataset(
-        _files(images), _files(masks), encoding, normalise_percentile if normalise == "percentile" else scale
-    )
+    pairs = SegmentationDataset(_files(images), _files(masks), encoding, _normaliser(normalise))
     return pairs.images, pairs.masks
 
 
-def _statistics(images: list, settings: dict) -> list:
-    """Images normalised with the training set's channel statistics (recorded in ``settings``)."""
+def _record_statistics(images: list, settings: dict) -> None:
+    """The training images' channel statistics, recorded in ``settings`` (std at least 1e-6)."""
     from unetlib.experiments import channel_statistics
 
     mean, std = channel_statistics(images) if images[0].shape[0] == 3 else _any_statistics(images)
-    std = np.maximum(std, 1e-6)
-    settings |= {"mean": [float(m) for m in mean], "std": [float(s) for s in std]}
-    return [
-        (image - mean.astype(np.float32)[:, None, None]) / std.astype(np.float32)[:, None, None] for image in images
-    ]
+    settings |= {"mean": [float(m) for m in mean], "std": [float(s) for s in np.maximum(std, 1e-6)]}
 
 
 def _any_statistics(images: list) -> tuple[np.ndarray, np.ndarray]:
@@ -176,10 +179,11 @@ def prepare_training_data(args, recipe, config) -> Prepared:
         if args.val_images is not None or args.val_masks is not None:
             val = _pairs(args.val_images, args.val_masks, encoding, recipe.normalise, "val-")
     if recipe.normalise == "channel-statistics":
-        train = (_statistics(train[0], settings), train[1])
+        # One transformation, from the training images, for training, validation and prediction.
+        _record_statistics(train[0], settings)
+        train = ([_standardise(image, settings) for image in train[0]], train[1])
         if val is not None:
-            mean, std = (np.asarray(settings[k], np.float32)[:, None, None] for k in ("mean", "std"))
-            val = ([(image - mean) / std for image in val[0]], val[1])
+            val = ([_standardise(image, settings) for image in val[0]], val[1])
     smallest = min(min(image.shape[1:]) for image in train[0])
     if recipe.crop > smallest:
         raise ValueError(f"--crop {recipe.crop} is larger than the smallest training image ({smallest} pixels)")

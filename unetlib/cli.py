@@ -225,9 +225,7 @@ def _check_run(args, recipe, config: TrainConfig) -> None:
 
 def _train_config(args, recipe) -> TrainConfig:
     """The recipe's TrainConfig with every training option given."""
-    changes = {
-        f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if getattr(args, f.name) is not None
-    }
+    changes = _given(args, TrainConfig)
     config = recipe.train
     # One setting at a time, so that an error names its option.
     for name, value in changes.items():
