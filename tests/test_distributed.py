@@ -25,7 +25,13 @@ WORKER = Path(worker.__file__)
 
 
 def torchrun(
-    processes: int, out: Path, batch_size: int, epochs: int, stop_after: int | None = None, batch_norm: bool = False
+    processes: int,
+    out: Path,
+    batch_size: int,
+    epochs: int,
+    stop_after: int | None = None,
+    batch_norm: bool = False,
+    loss: str = "cross-entropy",
 ) -> dict:
     command = [
         sys.executable,
@@ -38,19 +44,25 @@ def torchrun(
         str(batch_size),
         str(epochs),
     ] + ([str(stop_after)] if stop_after else [])
-    env = os.environ | {"OMP_NUM_THREADS": "1", "WORKER_BATCH_NORM": "1" if batch_norm else "0"}  # 2 cores
+    env = os.environ | {
+        "OMP_NUM_THREADS": "1",  # 2 cores
+        "WORKER_BATCH_NORM": "1" if batch_norm else "0",
+        "WORKER_LOSS": loss,
+    }
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
     ranks = [torch.load(out / f"rank{r}.pt", weights_only=True) for r in range(processes)]
     return ranks[0] | {"ranks": ranks}
 
 
-def one_process(batch_size: int, epochs: int, out: Path | None = None, resume: Path | None = None):
+def one_process(
+    batch_size: int, epochs: int, out: Path | None = None, resume: Path | None = None, loss: str = "cross-entropy"
+):
     net = worker.model()
     history = fit(
         net,
-        worker.data(),
-        val=worker.data(3),
+        worker.data(loss=loss),
+        val=worker.data(3, loss),
         epochs=epochs,
         batch_size=batch_size,
         device="cpu",
@@ -59,6 +71,7 @@ def one_process(batch_size: int, epochs: int, out: Path | None = None, resume: P
         schedule="warmup-cosine",
         resume=resume,
         checkpoint=None if out is None else out / "checkpoint.pt",
+        **worker.LOSSES[loss],
     )
     return net.state_dict(), history
 
@@ -77,6 +90,19 @@ def test_two_processes_of_batch_2_train_what_one_process_of_batch_4_does(two_pro
         torch.testing.assert_close(run["weights"][name], tensor, rtol=1e-5, atol=1e-5, msg=name)
     # 7 images: the global batches hold 4 and 3, the last shared 2 + 1 and weighted by share.
     for key in ("train_loss", "val_loss", "val_dice"):
+        torch.testing.assert_close(torch.tensor(run["history"][key]), torch.tensor(history[key]), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("loss", ["dice", "weighted"])
+def test_every_loss_trains_on_two_processes_what_it_trains_on_one(loss, tmp_path):
+    # The Dice loss is a ratio of sums over the whole batch, and class-weighted cross-entropy
+    # with an ignore index divides by the weight of the kept pixels: neither is a mean of the
+    # ranks' own losses. fit adds the sums up across the ranks before it divides.
+    run = torchrun(2, tmp_path, batch_size=2, epochs=2, loss=loss)
+    weights, history = one_process(batch_size=4, epochs=2, loss=loss)
+    for name, tensor in weights.items():
+        torch.testing.assert_close(run["weights"][name], tensor, rtol=1e-5, atol=1e-5, msg=name)
+    for key in ("train_loss", "val_loss"):
         torch.testing.assert_close(torch.tensor(run["history"][key]), torch.tensor(history[key]), rtol=1e-5, atol=1e-5)
 
 

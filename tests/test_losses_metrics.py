@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from scipy.ndimage import distance_transform_edt
 
 from unetlib.data import synthetic_cells
-from unetlib.losses import combined_loss, dice_loss, weight_map, weighted_cross_entropy
+from unetlib.losses import SegmentationLoss, combined_loss, dice_loss, weight_map, weighted_cross_entropy
 from unetlib.metrics import confusion_matrix, dice, iou, mean_iou, object_f1, per_class_iou, pixel_error, rand_error
 
 
@@ -279,3 +279,40 @@ def test_class_counts_accept_a_negative_ignore_index_and_weight_maps_huge_labels
     cells[:, :3], cells[:, 5:] = 1, 2
     huge = np.where(cells == 2, 10**8, cells)
     np.testing.assert_array_equal(weight_map(huge), weight_map(cells))
+
+
+@pytest.mark.parametrize(
+    "name, settings",
+    [
+        ("cross-entropy", {}),
+        ("cross-entropy", {"class_weights": [1.0, 3.0, 0.5], "ignore_index": 255}),
+        ("dice", {"ignore_index": 255}),
+        ("dice", {"background": 0}),
+        ("cross-entropy+dice", {"class_weights": [2.0, 1.0, 1.0], "ignore_index": 255}),
+    ],
+)
+def test_the_sums_of_two_batches_give_the_loss_of_both_together(name, settings):
+    # What fit relies on under torchrun: sums add up, then one division. The reference is the
+    # loss functions themselves on the whole batch.
+    generator = torch.Generator().manual_seed(3)
+    logits = torch.randn(6, 3, 5, 5, generator=generator)
+    target = torch.randint(0, 3, (6, 5, 5), generator=generator)
+    # A different number of unlabelled pixels in each image.
+    target[torch.arange(6)[:, None, None] > torch.arange(5)[None, :, None].expand(6, 5, 5)] = 255
+    if "ignore_index" not in settings:
+        target = target.clamp(max=2)
+    loss = SegmentationLoss(name, **settings)
+    halves = loss.sums(logits[:2], target[:2]) + loss.sums(logits[2:], target[2:])
+    ignore = settings.get("ignore_index")
+    expected = 0.0
+    if name != "dice":
+        expected = weighted_cross_entropy(
+            logits, target, class_weights=settings.get("class_weights"), ignore_index=ignore
+        )
+    if name != "cross-entropy":
+        expected = expected + dice_loss(logits, target, background=settings.get("background"), ignore_index=ignore)
+    torch.testing.assert_close(loss.from_sums(halves), expected)
+    # The halves' own losses, averaged by image: right for plain cross-entropy (a mean over equal
+    # images), wrong for every ratio of sums (the reason for the sums).
+    averaged = (loss(logits[:2], target[:2]) * 2 + loss(logits[2:], target[2:]) * 4) / 6
+    assert (abs(averaged.item() - expected.item()) < 1e-6) == (not settings and name == "cross-entropy")

@@ -608,6 +608,21 @@ def test_evaluate_scores_the_same_in_batches_of_any_size():
         assert one[key] == pytest.approx(four[key], rel=1e-5), key
 
 
+@pytest.mark.parametrize("loss", ["dice", "cross-entropy+dice"])
+def test_evaluate_gives_a_ratio_loss_of_the_whole_set_not_a_mean_over_batches(loss):
+    # The reference: the loss functions themselves, on every image as one batch.
+    model, data = small_unet(), CellCrops(5, augment=False)
+    images, masks = (torch.stack(items) for items in zip(*(data[i][:2] for i in range(len(data)))))
+    with torch.no_grad():
+        logits = model.eval()(images)
+    whole = dice_loss(logits, masks, background=None)
+    if loss == "cross-entropy+dice":
+        whole = whole + weighted_cross_entropy(logits, masks)
+    for batch_size in (1, 2, 5):
+        scores = evaluate(model, data, loss=SegmentationLoss(loss), batch_size=batch_size, device="cpu")
+        assert scores["loss"] == pytest.approx(whole.item(), rel=1e-5), batch_size
+
+
 def test_the_default_settings_are_the_documented_ones():
     # fit's docstring, the README and Chapter 11 rely on these.
     config = TrainConfig()

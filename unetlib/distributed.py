@@ -5,14 +5,19 @@
 At each step the ranks take different images of the same global batch, compute their gradients,
 and average them (an *all-reduce*), so every rank applies the same update and the weights stay
 equal. N ranks with ``batch_size=b`` each therefore compute what one process computes with
-``batch_size=N*b``: the same steps, the same weights, up to floating-point rounding, for a loss
-that is a mean over the images, as cross-entropy is (a Dice loss over the whole batch is not).
+``batch_size=N*b``: the same steps, the same weights, up to floating-point rounding.
+
+That needs care with the loss. A mean over the images (plain cross-entropy) is the average of
+the ranks' means. The Dice loss (a ratio of sums over the whole batch) and class-weighted
+cross-entropy with an ignore index (divided by the weight of the kept pixels, which differs from
+rank to rank) are not: for them ``fit`` adds up the sums the ratio is made of across the ranks
+(:func:`all_sum_with_gradient`), then divides, so every rank computes the global batch's loss.
 Batch norm, dropout and augmentation are the exceptions: each rank normalises with its own
 images' statistics and draws its own random numbers.
 
 This module holds the pieces ``fit`` needs: joining the process group (:func:`join`), splitting
 every epoch's global batches between the ranks (:class:`GlobalBatches`), adding numbers up across
-the ranks (:func:`all_sum`), and leaving again (:meth:`Ranks.leave`).
+the ranks (:func:`all_sum`, :func:`all_sum_with_gradient`), and leaving again (:meth:`Ranks.leave`).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-__all__ = ["GlobalBatches", "Ranks", "all_sum", "join", "launched_by_torchrun"]
+__all__ = ["GlobalBatches", "Ranks", "all_sum", "all_sum_with_gradient", "join", "launched_by_torchrun"]
 
 
 def launched_by_torchrun() -> bool:
@@ -100,6 +105,21 @@ def all_sum(values: list[float], ranks: Ranks, device: torch.device) -> list[flo
     tensor = torch.tensor(values, dtype=torch.float64, device=where)
     dist.all_reduce(tensor)
     return tensor.tolist()
+
+
+def all_sum_with_gradient(tensor: torch.Tensor, ranks: Ranks) -> torch.Tensor:
+    """``tensor`` added up over the ranks, differentiably (``tensor`` itself for a single process).
+
+    Every rank then computes the same loss ``L`` from the same sums ``S``. Backward, the sum's
+    gradient is summed too: each rank gets ``N * dL/dS`` times the derivative of its own share of
+    ``S``, and DDP's average over the N ranks leaves exactly ``dL/dS * dS/dweights``, the gradient
+    one process computes on the whole batch.
+    """
+    if not ranks.distributed:
+        return tensor
+    from torch.distributed.nn.functional import all_reduce
+
+    return all_reduce(tensor)
 
 
 class GlobalBatches(torch.utils.data.Sampler):

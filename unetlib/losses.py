@@ -177,6 +177,15 @@ def weighted_cross_entropy(
         >>> round(weighted_cross_entropy(logits, target, torch.full((1, 3, 3), 2.0)).item(), 4)
         1.3863
     """
+    return _cross_entropy_from_sums(_cross_entropy_sums(logits, target, weights, class_weights, ignore_index))
+
+
+def _cross_entropy_sums(logits, target, weights, class_weights, ignore_index) -> torch.Tensor:
+    """``[sum of share * weight * loss, sum of share]`` over the batch's pixels.
+
+    The weighted mean is their ratio. Kept apart, sums from several batches (or from every rank
+    of a data-parallel run) add up to the sums of the batch they make together.
+    """
     safe_target, kept = _kept_pixels(logits, target, ignore_index)
     per_pixel = F.cross_entropy(logits, safe_target, reduction="none")
     if weights is not None and weights.shape != per_pixel.shape:
@@ -188,9 +197,13 @@ def weighted_cross_entropy(
     if class_weights is not None:
         share = share * _check_class_weights(class_weights, logits.shape[1], logits)[safe_target]
     loss = per_pixel * share if weights is None else per_pixel * share * weights
-    total = share.sum()
+    return torch.stack([loss.sum(), share.sum()])
+
+
+def _cross_entropy_from_sums(sums: torch.Tensor) -> torch.Tensor:
+    loss, total = sums[0], sums[1]
     # Every pixel ignored: no loss, rather than 0 / 0.
-    return loss.sum() / total if total > 0 else loss.sum()
+    return loss / total if total > 0 else loss
 
 
 def dice_loss(
@@ -224,24 +237,40 @@ def dice_loss(
 
         (Wrong: class 1's soft Dice is (2 * 0 + 1) / (4 + 1) = 0.2, with ``smooth`` = 1.)
     """
-    target, kept = _kept_pixels(logits, target, ignore_index)
+    sums = _dice_sums(logits, target, ignore_index)
     smooth = number(smooth, "smooth", minimum=0, hint=" (added to the Dice's numerator and denominator)")
+    return _dice_from_sums(sums, smooth, _check_background(background, logits))
+
+
+def _check_background(background, logits: torch.Tensor) -> int | None:
+    """``background`` checked against the (already checked) logits' class count."""
+    if background is None:
+        return None
     classes = logits.shape[1]
-    if background is not None:
-        background = integer(background, "background", minimum=0, maximum=classes - 1, hint=" (or None)")
-        if classes < 2:
-            raise ValueError(
-                f"logits need at least 2 classes (background and one more), got shape {tuple(logits.shape)}"
-            )
+    background = integer(background, "background", minimum=0, maximum=classes - 1, hint=" (or None)")
+    if classes < 2:
+        raise ValueError(f"logits need at least 2 classes (background and one more), got shape {tuple(logits.shape)}")
+    return background
+
+
+def _dice_sums(logits, target, ignore_index) -> torch.Tensor:
+    """``(2, K)``: each class's intersection, and its probabilities plus its target pixels,
+    summed over the batch (the sums that add up across batches and ranks)."""
+    target, kept = _kept_pixels(logits, target, ignore_index)
     probabilities = logits.softmax(dim=1)
     # Ignored pixels vanish from both sides: their probabilities and their one-hot targets.
     probabilities = probabilities * kept[:, None]
-    one_hot = F.one_hot(target, classes).permute(0, 3, 1, 2).to(probabilities.dtype) * kept[:, None]
+    one_hot = F.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).to(probabilities.dtype) * kept[:, None]
     dims = (0, 2, 3)
     intersection = (probabilities * one_hot).sum(dims)
     total = probabilities.sum(dims) + one_hot.sum(dims)
+    return torch.stack([intersection, total])
+
+
+def _dice_from_sums(sums: torch.Tensor, smooth: float, background: int | None) -> torch.Tensor:
+    intersection, total = sums[0], sums[1]
     per_class = (2 * intersection + smooth) / (total + smooth)
-    scored = [k for k in range(classes) if k != background]
+    scored = [k for k in range(len(per_class)) if k != background]
     return 1 - per_class[scored].mean()
 
 
@@ -307,17 +336,44 @@ class SegmentationLoss:
         self.smooth = number(smooth, "smooth", minimum=0)
 
     def __call__(self, logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
-        if self.name == "dice":
-            if weights is not None:
-                raise ValueError(
-                    "the Dice loss takes no per-pixel weights, and this batch has them (a weight map): "
-                    "use 'cross-entropy' or 'cross-entropy+dice', or a dataset without weight maps"
-                )
-            return dice_loss(logits, target, self.smooth, self.background, self.ignore_index)
-        cross_entropy = weighted_cross_entropy(logits, target, weights, self.class_weights, self.ignore_index)
+        return self.from_sums(self.sums(logits, target, weights))
+
+    def sums(self, logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """The sums over the batch's pixels that the loss is a function of (a 1-D tensor).
+
+        Every loss here is a ratio of sums (a weighted mean; a Dice score per class), so the loss
+        of two batches together is :meth:`from_sums` of their sums added up. That is how ``fit``
+        makes N processes with ``b`` images each compute the loss of all ``N * b``: it adds the
+        ranks' sums (an all-reduce that carries gradients), then divides.
+
+        Example:
+            >>> loss = SegmentationLoss("dice")
+            >>> logits, target = torch.randn(4, 2, 3, 3), torch.randint(0, 2, (4, 3, 3))
+            >>> halves = loss.sums(logits[:2], target[:2]) + loss.sums(logits[2:], target[2:])
+            >>> torch.allclose(loss.from_sums(halves), loss(logits, target))
+            True
+        """
+        parts = []
+        if self.name != "dice":
+            parts.append(_cross_entropy_sums(logits, target, weights, self.class_weights, self.ignore_index))
+        elif weights is not None:
+            raise ValueError(
+                "the Dice loss takes no per-pixel weights, and this batch has them (a weight map): "
+                "use 'cross-entropy' or 'cross-entropy+dice', or a dataset without weight maps"
+            )
+        if self.name != "cross-entropy":
+            parts.append(_dice_sums(logits, target, self.ignore_index).flatten())
+            _check_background(self.background, logits)
+        return torch.cat(parts)
+
+    def from_sums(self, sums: torch.Tensor) -> torch.Tensor:
+        """The loss from :meth:`sums` (of one batch, or added up over several)."""
+        cross_entropy = 0.0
+        if self.name != "dice":
+            cross_entropy, sums = _cross_entropy_from_sums(sums[:2]), sums[2:]
         if self.name == "cross-entropy":
             return cross_entropy
-        return cross_entropy + dice_loss(logits, target, self.smooth, self.background, self.ignore_index)
+        return cross_entropy + _dice_from_sums(sums.reshape(2, -1), self.smooth, self.background)
 
     def __repr__(self) -> str:
         settings = {

@@ -14,6 +14,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +26,7 @@ from torch.nn.parallel import DistributedDataParallel
 from unetlib._checks import choice, describe, integer, model_device, number
 from unetlib.checkpoints import load_checkpoint, save_checkpoint
 from unetlib.config import SCHEDULES, TrainConfig, choose_device
-from unetlib.distributed import GlobalBatches, Ranks, all_sum, join
+from unetlib.distributed import GlobalBatches, Ranks, all_sum, all_sum_with_gradient, join
 from unetlib.losses import SegmentationLoss
 from unetlib.metrics import confusion_matrix, iou_from_confusion, mean_over_classes
 
@@ -266,6 +267,10 @@ class _Run:
         for group in self.optimiser.param_groups:
             group["lr"] = rate
         self.optimiser.zero_grad()
+        # unetlib's losses add their sums up across the ranks: every rank gets the global batch's loss.
+        across_ranks = (
+            partial(all_sum_with_gradient, ranks=ranks) if ranks.distributed and _adds_up(self.loss) else None
+        )
         value, _, _ = _batch_loss(
             self.trained,
             batch,
@@ -274,10 +279,11 @@ class _Run:
             self.amp_dtype is not None,
             config.channels_last,
             self.amp_dtype,
+            across_ranks,
         )
-        # The global batch's loss: each rank's mean, weighted by its share of the images.
-        held, total = batches.share(step)
-        global_loss = all_sum([value.item() * (held / total)], ranks, self.device)[0]
+        # Another loss's global value: each rank's mean, weighted by its share of the images.
+        held, total = (1, 1) if across_ranks else batches.share(step)
+        global_loss = value.item() if across_ranks else all_sum([value.item() * (held / total)], ranks, self.device)[0]
         if not math.isfinite(global_loss):
             raise FloatingPointError(
                 f"the loss became {global_loss} at epoch {epoch + 1}, step {step + 1}; the model was not "
@@ -285,7 +291,7 @@ class _Run:
                 "(normalise them), and the targets for values outside 0..num_classes-1"
             )
         # DDP averages the ranks' gradients; scaled by N * share, that average is the gradient of
-        # the global batch's mean loss (a single process: scaled by 1).
+        # the global batch's mean loss (a single process, or a loss added up across ranks: by 1).
         if held != total:
             value = value * (ranks.world_size * held / total)
         self.scaler.scale(value).backward()
@@ -356,7 +362,11 @@ def evaluate(
     device: str | torch.device | None = None,
     channels_last: bool = False,
 ) -> dict[str, float]:
-    """The mean loss of ``model`` on ``dataset`` and every class's Dice and IoU, over all its pixels.
+    """The loss of ``model`` on ``dataset`` and every class's Dice and IoU, over all its pixels.
+
+    A loss of :mod:`unetlib.losses` is the loss of the whole set as one batch (its sums added
+    up over the batches, so the batch size changes nothing); a function of your own is averaged
+    over the images.
 
     Runs with gradients off and the model in eval mode (its mode is restored afterwards).
 
@@ -395,15 +405,18 @@ def evaluate(
     total, matrix = 0.0, None
     try:
         for batch in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
-            value, logits, target = _batch_loss(model, batch, device, loss, False, channels_last)
-            total += value.item() * len(target)
-            counts = confusion_matrix(logits.argmax(1).cpu(), target.cpu(), logits.shape[1], ignore_index)
+            logits, arguments = _forward(model, batch, device, channels_last=channels_last)
+            # unetlib's losses add up their sums over the whole set (a Dice over every pixel, not a
+            # mean of the batches' Dice): the same for any batch size, on any number of ranks.
+            total = total + (loss.sums(*arguments) if _adds_up(loss) else loss(*arguments).item() * len(logits))
+            counts = confusion_matrix(logits.argmax(1).cpu(), arguments[1].cpu(), logits.shape[1], ignore_index)
             matrix = counts if matrix is None else matrix + counts
     finally:
         model.train(was_training)
     if matrix is None:
         raise ValueError("dataset is empty: evaluate needs at least one (image, mask) pair")
-    return {"loss": total / len(dataset)} | _class_scores(matrix)
+    mean_loss = loss.from_sums(total).item() if _adds_up(loss) else total / len(dataset)
+    return {"loss": mean_loss} | _class_scores(matrix)
 
 
 def _class_scores(matrix: np.ndarray) -> dict[str, float]:
@@ -484,6 +497,29 @@ def _centre_crop(array: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return array[..., top : top + height, left : left + width]
 
 
+def _forward(
+    model: nn.Module,
+    batch,
+    device: torch.device,
+    autocast: bool = False,
+    channels_last: bool = False,
+    amp_dtype: torch.dtype | None = None,
+) -> tuple[torch.Tensor, tuple]:
+    """The logits of one batch, and the loss's arguments ``(logits, target[, weights])``."""
+    image, target, *rest = (item.to(device) for item in batch)
+    if channels_last:
+        image = image.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(device.type, dtype=amp_dtype, enabled=autocast):
+        logits = model(image)
+    # A valid-padding U-Net predicts the centre of its input: compare with the centre of the target.
+    height, width = logits.shape[-2:]
+    # Every loss takes (logits, target); only a dataset with weight maps passes a third argument.
+    arguments = (logits.float(), _centre_crop(target, height, width))
+    if rest:
+        arguments += (_centre_crop(rest[0], height, width),)
+    return logits, arguments
+
+
 def _batch_loss(
     model: nn.Module,
     batch,
@@ -492,20 +528,22 @@ def _batch_loss(
     autocast: bool,
     channels_last: bool = False,
     amp_dtype: torch.dtype | None = None,
+    across_ranks: Callable | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The loss of one batch, its logits and its (centre-cropped) target."""
-    image, target, *rest = (item.to(device) for item in batch)
-    if channels_last:
-        image = image.contiguous(memory_format=torch.channels_last)
-    with torch.autocast(device.type, dtype=amp_dtype, enabled=autocast):
-        logits = model(image)
-    # A valid-padding U-Net predicts the centre of its input: compare with the centre of the target.
-    height, width = logits.shape[-2:]
-    target = _centre_crop(target, height, width)
-    if not rest:
-        # Every loss takes (logits, target); only a dataset with weight maps passes a third argument.
-        return loss(logits.float(), target), logits, target
-    return loss(logits.float(), target, _centre_crop(rest[0], height, width)), logits, target
+    """The loss of one batch, its logits and its (centre-cropped) target.
+
+    With ``across_ranks`` (an all-reduce), a :class:`~unetlib.losses.SegmentationLoss` is the loss
+    of every rank's batch together: its sums are added up across the ranks before it divides.
+    """
+    logits, arguments = _forward(model, batch, device, autocast, channels_last, amp_dtype)
+    if across_ranks is not None:
+        return loss.from_sums(across_ranks(loss.sums(*arguments))), logits, arguments[1]
+    return loss(*arguments), logits, arguments[1]
+
+
+def _adds_up(loss: Callable) -> bool:
+    """True for a loss whose sums can be added up across ranks (every loss of :mod:`unetlib.losses`)."""
+    return isinstance(loss, SegmentationLoss)
 
 
 if __name__ == "__main__":

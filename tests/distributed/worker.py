@@ -4,7 +4,8 @@
 
 Trains the tests' small U-Net on the tests' data with :func:`unetlib.train.fit`, unchanged, and
 has every rank save its final weights, history and world size to ``OUT_DIR/rank<R>.pt``
-(``WORKER_BATCH_NORM=1`` in the environment: a U-Net with batch norm).
+(``WORKER_BATCH_NORM=1`` in the environment: a U-Net with batch norm; ``WORKER_LOSS=dice`` or
+``WORKER_LOSS=weighted``: the Dice loss, or class-weighted cross-entropy with an ignore index).
 """
 
 from __future__ import annotations
@@ -16,11 +17,27 @@ from pathlib import Path
 import torch
 
 
-def data(count: int = 7) -> torch.utils.data.TensorDataset:
-    """The same images on every rank and in the single-process reference."""
+#: Each loss the tests compare, as ``fit``'s settings: both are ratios of sums over the batch.
+LOSSES = {
+    "cross-entropy": {},
+    "dice": {"loss": "dice", "dice_background": None},
+    "weighted": {"loss": "cross-entropy", "class_weights": [1.0, 4.0], "ignore_index": 255},
+}
+
+
+def data(count: int = 7, loss: str = "cross-entropy") -> torch.utils.data.TensorDataset:
+    """The same images on every rank and in the single-process reference.
+
+    For the "weighted" loss, a different
+    number of pixels is unlabelled (255) in every image, so each rank keeps a different share.
+    """
     generator = torch.Generator().manual_seed(11)
     images = torch.rand(count, 1, 24, 24, generator=generator)
-    return torch.utils.data.TensorDataset(images, (images[:, 0] > 0.5).long())
+    target = (images[:, 0] > 0.5).long()
+    if loss == "weighted":
+        rows = torch.arange(24)[None, :, None].expand(count, 24, 24)
+        target = torch.where(rows < 3 * torch.arange(count)[:, None, None], 255, target)
+    return torch.utils.data.TensorDataset(images, target)
 
 
 def model(batch_norm: bool = False):
@@ -34,11 +51,12 @@ def main(out: str, batch_size: int, epochs: int, stop_after: int | None = None) 
     from unetlib.train import fit
 
     net = model(batch_norm=os.environ.get("WORKER_BATCH_NORM") == "1")
+    loss = os.environ.get("WORKER_LOSS", "cross-entropy")
     checkpoint = Path(out) / "checkpoint.pt"
     history = fit(
         net,
-        data(),
-        val=data(3),
+        data(loss=loss),
+        val=data(3, loss),
         epochs=epochs,
         batch_size=batch_size,
         device="cpu",
@@ -47,6 +65,7 @@ def main(out: str, batch_size: int, epochs: int, stop_after: int | None = None) 
         checkpoint=checkpoint,
         schedule="warmup-cosine",
         on_epoch_end=None if stop_after is None else lambda epoch, _: epoch >= stop_after,
+        **LOSSES[loss],
     )
     state = {
         "weights": net.state_dict(),
