@@ -33,7 +33,7 @@ from unetlib.experiments import score_on_images
 from unetlib.losses import weight_map
 from unetlib.model import UNet
 from unetlib.config import choose_device
-from unetlib.recipes import BBBC039_SPLIT, CHAPTER7_RECIPE
+from unetlib.recipes import BBBC039_SUBSET_SPLIT, CHAPTER7_RECIPE
 from unetlib.train import fit
 
 from _results import OLD_RECIPE, machine, save_rows
@@ -91,7 +91,7 @@ def main() -> None:
     print(f"machine: {where} ({os.cpu_count()} cores)")
 
     _, images, instances = load_bbbc039()
-    train_ids, test_ids = BBBC039_SPLIT.train, BBBC039_SPLIT.test
+    train_ids, test_ids = BBBC039_SUBSET_SPLIT.train, BBBC039_SUBSET_SPLIT.test
     separated = [split_touching(inst) for inst in instances]
     weights = [weight_map(label(s), balance=False) for s in separated]
 

@@ -35,7 +35,7 @@ import unetlib.prediction as prediction_module
 import unetlib.train as train_module
 from unetlib.data import load_bbbc039, load_isbi2012, split_touching
 from unetlib.losses import weight_map
-from unetlib.recipes import BBBC039_SPLIT
+from unetlib.recipes import BBBC039_SUBSET_SPLIT
 
 from _results import OLD_RECIPE, machine, save_rows
 
@@ -84,7 +84,7 @@ TARGETS = [
     (augment_module.RandomCrops, "__getitem__", "cropping + augmentation"),
     (train_module, "evaluate", "validation crops (every epoch)"),
     (prediction_module, "predict_logits", "whole-image prediction"),
-    (experiments, "predict_logits", "whole-image prediction"),
+    (experiments, "predict_probabilities", "whole-image prediction"),
     (experiments, "score_on_images", "scoring (Dice, object F1)"),
     (experiments, "score_membranes", "scoring (thresholds, Rand error)"),
 ]
@@ -100,7 +100,7 @@ def chapter7(timer: PartTimer, when: str) -> tuple[float, int]:
     separated = [timer.wrap("gaps between nuclei", split_touching)(inst) for inst in instances]
     weights = [timer.wrap("weight maps", weight_map)(label(s), balance=False) for s in separated]
     binary = [(inst > 0).astype(np.int64) for inst in instances]
-    train_ids, val_ids, test_ids = BBBC039_SPLIT.train, BBBC039_SPLIT.val, BBBC039_SPLIT.test
+    train_ids, val_ids, test_ids = BBBC039_SUBSET_SPLIT.train, BBBC039_SUBSET_SPLIT.val, BBBC039_SUBSET_SPLIT.test
 
     def pick(items, ids):
         return [items[i] for i in ids]

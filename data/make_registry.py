@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # name: (folder, repository, prefix of the paths inside the repository)
 SETS = {
     "bbbc039": ("bbbc039_nuclei_subset", "DeepTrackAI/cell_counting_dataset", "cell nuclei/"),
+    "bbbc039_more": ("bbbc039_nuclei_more", "DeepTrackAI/cell_counting_dataset", "cell nuclei/"),
     "isbi2012": ("isbi2012_em_membranes", "zhixuhao/unet", "data/membrane/"),
     "dubai": ("dubai_aerial_landcover_subset", "Kaarti22/satellite-imagery", "Semantic segmentation dataset/"),
 }

@@ -355,7 +355,7 @@ def test_the_command_trains_chapter_7s_recipe_exactly_as_the_library(tmp_path, m
     # Two steps of the recipe (16 crops in batches of 8): enough to tell any difference.
     arguments = ["--recipe", "chapter7", "--dataset", "bbbc039", "--epochs", "1", "--samples", "16", "--seed", "2"]
     assert main(arguments + ["--device", "cpu", "--no-progress", "--checkpoint", str(checkpoint)]) == 0
-    _, images, instances = load_bbbc039()
+    _, images, instances = load_bbbc039(more=True)
     separated = [split_touching(instances[i]) for i in BBBC039_SPLIT.train]
     weights = [weight_map(label(s), balance=False) for s in separated]
     recipe = dataclasses.replace(CHAPTER7_RECIPE, samples=16)

@@ -14,6 +14,7 @@ import pytest
 from skimage.io import imread, imsave
 
 from unetlib.data import (
+    load_bbbc039,
     load_isbi2012,
     Augment,
     SegmentationDataset,
@@ -53,9 +54,11 @@ class _Mirror(http.server.SimpleHTTPRequestHandler):
     def translate_path(self, path):
         parts = unquote(path).lstrip("/").split("/", 3)
         for source in SOURCES.values():
+            # Two sets may share a repository and commit (the BBBC039 subset and its 40 more).
             if "/".join(parts[:3]) == f"{source['repository']}/{source['commit']}":
-                inside = parts[3][len(source["prefix"]) :]
-                return str(self.server.root / source["folder"] / inside)
+                inside = self.server.root / source["folder"] / parts[3][len(source["prefix"]) :]
+                if inside.is_file():
+                    return str(inside)
         return "/nonexistent"
 
     def log_message(self, *args):
@@ -65,7 +68,7 @@ class _Mirror(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture
 def mirror(tmp_path):
     root = tmp_path / "served"
-    for name in ("isbi2012", "dubai"):
+    for name in ("isbi2012", "dubai", "bbbc039_more"):
         folder = SOURCES[name]["folder"]
         shutil.copytree(SHARED / folder, root / folder)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Mirror)
@@ -77,7 +80,7 @@ def mirror(tmp_path):
 
 
 @needs_shared
-@pytest.mark.parametrize("name", ["isbi2012", "dubai"])
+@pytest.mark.parametrize("name", ["isbi2012", "dubai", "bbbc039_more"])
 def test_fetch_downloads_verifies_and_then_works_offline(mirror, tmp_path, monkeypatch, name):
     url, _ = mirror
     monkeypatch.setenv("UNETLIB_DATA", str(tmp_path / "cache"))
@@ -161,6 +164,18 @@ def test_bbbc039_pairs_load_with_their_encoding():
     assert image.shape == (1, 520, 696) and 0 <= image.min() and image.max() <= 1
     share = np.mean([m.mean() for m in data.masks])
     assert 0.15 < share < 0.26  # PROVENANCE.md: nuclei are 20.8 % of the pixels on average
+
+
+@needs_shared
+def test_load_bbbc039_with_more_gives_60_distinct_fields_the_subset_first(monkeypatch):
+    monkeypatch.setenv("UNETLIB_DATA", str(SHARED))
+    names, images, instances = load_bbbc039(more=True)
+    assert len(names) == len(set(names)) == len(images) == len(instances) == 60
+    assert names[:20] == load_bbbc039()[0]
+    # PROVENANCE.md: 520x696 fields of view, and none of the 40 is one of the 20.
+    assert all(image.shape == (1, 520, 696) for image in images)
+    assert not set(names[:20]) & set(names[20:])
+    assert all(inst.max() > 10 for inst in instances)  # every field holds nuclei
 
 
 def test_percentile_normalisation_of_12_bit_values():

@@ -113,7 +113,11 @@ def _data_options(data) -> None:
         "--val-images", metavar="DIR", type=Path, nargs="+", help="folder(s) of validation images (optional)"
     )
     data.add_argument("--val-masks", metavar="DIR", type=Path, nargs="+", help="folder(s) of validation masks")
-    data.add_argument("--dataset", choices=("bbbc039",), help="a registered set instead of folders (downloaded once)")
+    data.add_argument(
+        "--dataset",
+        choices=("bbbc039",),
+        help="a registered set instead of folders (downloaded once): bbbc039, Chapter 7's 60 nuclei fields and split",
+    )
     masks = data.add_mutually_exclusive_group()
     masks.add_argument(
         "--encoding",

@@ -30,7 +30,7 @@ from unetlib.metrics import (
     rand_error,
 )
 from unetlib.model import UNet
-from unetlib.prediction import Segmenter, predict_logits
+from unetlib.prediction import Segmenter, label_objects, predict_probabilities
 from unetlib.recipes import AERIAL_RECIPE, CHAPTER7_RECIPE, Recipe
 from unetlib.train import fit
 
@@ -113,14 +113,22 @@ def train_on_crops(
     return model, history, time.perf_counter() - start
 
 
-def score_on_images(model, images, instances, device=None) -> tuple[float, float]:
-    """Mean pixel Dice of the foreground and mean object F1 (IoU > 0.5) of its connected
-    regions, over whole images, against instance labels."""
+def score_on_images(
+    model, images, instances, device=None, threshold: float = 0.5, min_size: int = 0, grow: int = 0
+) -> tuple[float, float]:
+    """Mean pixel Dice of the foreground and mean object F1 (IoU > 0.5), over whole images,
+    against instance labels.
+
+    The Dice scores the most likely class of each pixel; the objects are
+    :func:`~unetlib.prediction.label_objects` of the foreground probability with ``threshold``,
+    ``min_size`` and ``grow`` (the defaults: the connected regions of that same foreground).
+    """
     dices, f1s = [], []
     for image, truth in zip(images, instances):
-        foreground = (predict_logits(model, image, device=device).argmax(0) == 1).numpy()
-        dices.append(dice(foreground, truth > 0))
-        f1s.append(object_f1(label(foreground), truth)["f1"])
+        probability = predict_probabilities(model, image, device=device)[1].numpy()
+        dices.append(dice(probability > 0.5, truth > 0))
+        objects = label_objects(probability, threshold, min_size, grow)
+        f1s.append(object_f1(objects, truth)["f1"])
     return float(np.mean(dices)), float(np.mean(f1s))
 
 

@@ -39,8 +39,8 @@ def fetch(name: str, base_url: str | None = None, progress: bool = False) -> Pat
     """Make sure every file of set ``name`` is in the cache, verified; return the set's folder.
 
     Args:
-        name: ``"bbbc039"`` (nuclei, CC0), ``"isbi2012"`` (EM membranes, non-commercial use only)
-            or ``"dubai"`` (aerial land cover).
+        name: ``"bbbc039"`` (20 nuclei images, CC0), ``"bbbc039_more"`` (40 more of them),
+            ``"isbi2012"`` (EM membranes, non-commercial use only) or ``"dubai"`` (aerial land cover).
         base_url: where to download from instead of GitHub (tests use a local server); files are
             looked up at ``<base_url>/<repository>/<commit>/<prefix><path>``.
         progress: show pooch's progress bar per file.

@@ -19,7 +19,7 @@ from PIL import Image
 from skimage.io import imread
 from skimage.measure import label
 
-from unetlib._checks import integer, label_image, number, real_array
+from unetlib._checks import boolean, integer, label_image, number, real_array
 
 __all__ = [
     "SegmentationDataset",
@@ -280,20 +280,27 @@ def fill_gaps(objects: np.ndarray) -> np.ndarray:
     return np.where(between, grown, labels)
 
 
-def load_bbbc039() -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
+def load_bbbc039(more: bool = False) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
     """The BBBC039 nuclei subset: names, normalised images ``(1, H, W)`` and instance labels.
 
     The files come from :func:`~unetlib.data.download.fetch` (downloaded and verified once, then cached).
     Images are 12-bit, scaled with :func:`normalise_percentile`. The masks store colour indices
     in their red channel (0 background, 1-3 so that touching nuclei differ); instances are the
     connected regions of each index, as the BBBC039 documentation decodes them.
+
+    Args:
+        more: also the 40 further pairs of ``"bbbc039_more"`` (60 of BBBC039's 200 in all). The
+            subset's 20 come first, each set sorted by name.
     """
     from unetlib.data.download import fetch
 
-    folder = fetch("bbbc039")
-    names = sorted(p.stem for p in (folder / "images").iterdir() if p.suffix == ".tif")
-    images = [normalise_percentile(read_image(folder / "images" / f"{n}.tif"))[None] for n in names]
-    instances = [label(read_image(folder / "masks" / f"{n}.png")[..., 0], background=0) for n in names]
+    names, images, instances = [], [], []
+    for name in ("bbbc039", "bbbc039_more") if boolean(more, "more") else ("bbbc039",):
+        folder = fetch(name)
+        stems = sorted(p.stem for p in (folder / "images").iterdir() if p.suffix == ".tif")
+        names += stems
+        images += [normalise_percentile(read_image(folder / "images" / f"{n}.tif"))[None] for n in stems]
+        instances += [label(read_image(folder / "masks" / f"{n}.png")[..., 0], background=0) for n in stems]
     return names, images, instances
 
 
