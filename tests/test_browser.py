@@ -301,7 +301,7 @@ def test_chapter_6_trace_tables_figures_and_solutions(server, browser):
         "distance from the crop",
         "Two bar charts",
         "The U-Net drawn as a U",
-        "Two panels of test scores",
+        "Two panels of validation scores",
     )
     _solutions_hidden_then_open(page, path, expected=3)
     assert visit.errors == [] and visit.outside_requests == []
@@ -356,7 +356,8 @@ def test_chapter_7_results_table_figures_and_solutions(server, browser):
         "outlines of its mask",
         "errors marked",
         "learning rate against the training step",
-        "shaded band for the spread",
+        "shaded band from the lowest",
+        "heat map of validation object F1",
     )
     _solutions_hidden_then_open(page, path, expected=5)
     assert visit.errors == [] and visit.outside_requests == []
