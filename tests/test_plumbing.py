@@ -215,3 +215,52 @@ def test_a_checksum_covers_each_tensors_type_not_only_its_bytes(tmp_path):
     torch.save(state, path)
     with pytest.raises(ValueError, match="damaged"):
         load_checkpoint(path)
+
+
+def test_label_objects_matches_scikit_image_step_by_step():
+    # The reference: skimage's own labelling, small-object removal and growth, one call each.
+    import inspect
+
+    from skimage.measure import label
+    from skimage.morphology import remove_small_objects
+    from skimage.segmentation import expand_labels
+
+    from unetlib.prediction import label_objects
+
+    probability = np.random.default_rng(4).random((60, 70))
+    regions = label(probability > 0.7)
+    # Keep regions of at least 4 pixels (scikit-image >= 0.26 says it as max_size=3).
+    if "max_size" in inspect.signature(remove_small_objects).parameters:
+        kept = remove_small_objects(regions, max_size=3)
+    else:
+        kept = remove_small_objects(regions, min_size=4)
+    objects = label_objects(probability, threshold=0.7, min_size=4, grow=1)
+    # One label per kept region, and the same pixels once grown (labels may be numbered differently).
+    assert objects.max() == len(np.unique(kept[kept > 0])) > 0
+    np.testing.assert_array_equal(objects > 0, expand_labels(kept, 1) > 0)
+
+
+@pytest.mark.parametrize(
+    "arguments, error, match",
+    [
+        ({"threshold": 1.5}, ValueError, "threshold"),
+        ({"threshold": 0}, ValueError, "threshold"),
+        ({"min_size": -1}, ValueError, "min_size"),
+        ({"grow": 1.5}, TypeError, "grow"),
+        ({"probability": np.zeros((2, 3, 4))}, ValueError, "probability"),
+        ({"probability": np.full((3, 3), np.nan)}, ValueError, "probability"),
+    ],
+)
+def test_label_objects_refuses_bad_settings_by_name(arguments, error, match):
+    from unetlib.prediction import label_objects
+
+    arguments = {"probability": np.zeros((5, 5))} | arguments
+    with pytest.raises(error, match=match):
+        label_objects(**arguments)
+
+
+def test_load_bbbc039_refuses_a_more_that_is_not_a_bool():
+    from unetlib.data import load_bbbc039
+
+    with pytest.raises(TypeError, match="more"):
+        load_bbbc039(more="yes")
