@@ -126,6 +126,7 @@ TABLE = [
     (metrics.iou, dict(prediction=MASK, truth=MASK), {"prediction": "array", "truth": "array"}),
     (metrics.pixel_error, dict(prediction=MASK, truth=MASK), {"prediction": "array", "truth": "array"}),
     (metrics.rand_error, dict(prediction=LABELS, truth=LABELS), {"prediction": "labels", "truth": "labels"}),
+    (metrics.warping_error, dict(prediction=MASK, truth=MASK), {"prediction": "array", "truth": "array"}),
     (
         metrics.object_f1,
         dict(prediction=LABELS, truth=LABELS),
@@ -231,6 +232,7 @@ ACCEPTED = {
     ("dice_loss", "ignore_index", None),
     ("class_pixel_counts", "ignore_index", None),
     ("train_multiclass", "seconds", None),
+    ("train_multiclass", "steps", None),  # with seconds=None too: the recipe's own length
 }
 
 

@@ -11,6 +11,7 @@ from scipy.ndimage import distance_transform_edt
 from unetlib.data import synthetic_cells
 from unetlib.losses import SegmentationLoss, combined_loss, dice_loss, weight_map, weighted_cross_entropy
 from unetlib.metrics import confusion_matrix, dice, iou, mean_iou, object_f1, per_class_iou, pixel_error, rand_error
+from unetlib.metrics import warping_error
 
 
 def test_weight_map_two_touching_cells_by_hand():
@@ -316,3 +317,62 @@ def test_the_sums_of_two_batches_give_the_loss_of_both_together(name, settings):
     # images), wrong for every ratio of sums (the reason for the sums).
     averaged = (loss(logits[:2], target[:2]) * 2 + loss(logits[2:], target[2:]) * 4) / 6
     assert (abs(averaged.item() - expected.item()) < 1e-6) == (not settings and name == "cross-entropy")
+
+
+def _topology(membranes: np.ndarray) -> tuple[int, int]:
+    """Membrane components (8-connected) and cell components (4-connected), with a cell frame around."""
+    from scipy import ndimage
+
+    framed = np.pad(membranes, 1)
+    return ndimage.label(framed, structure=np.ones((3, 3)))[1], ndimage.label(~framed)[1]
+
+
+def test_warping_keeps_topology_and_flips_only_what_keeps_it():
+    # Reference: scipy's own component counts. Every warp of the truth must have its topology,
+    # and at the end no single disagreeing pixel can be flipped without changing it.
+    from unetlib import metrics
+
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        truth, prediction = rng.random((2, 9, 9)) < 0.4
+        error = warping_error(prediction, truth)
+        warped = metrics._warp_towards(prediction, truth)
+        assert _topology(warped) == _topology(truth)
+        assert error == pytest.approx((warped != prediction).mean())
+        for y, x in np.argwhere(warped != prediction):
+            flipped = warped.copy()
+            flipped[y, x] ^= True
+            assert _topology(flipped) != _topology(warped), (y, x)
+
+
+def test_simple_points_are_the_flips_that_keep_topology():
+    # All 256 neighbourhoods, the centre flipped both ways, against scipy's component counts.
+    from unetlib import metrics
+
+    for code in range(256):
+        window = np.zeros((3, 3), bool)
+        for bit, (dy, dx) in enumerate(metrics._NEIGHBOURS):
+            window[1 + dy, 1 + dx] = bool(code >> bit & 1)
+        # Surrounded by a ring of cell pixels so that only the window's own topology counts.
+        with_centre, without = np.pad(window, 1), np.pad(window, 1)
+        with_centre[2, 2] = True
+        keeps = _topology(with_centre) == _topology(without)
+        assert metrics._SIMPLE[code] == keeps, code
+
+
+def test_warping_error_ignores_shifted_and_thickened_walls_and_counts_gaps():
+    truth = np.zeros((12, 12), bool)
+    truth[:, 5] = True
+    truth[6, :] = True  # a cross: four cells
+    assert warping_error(truth, truth) == 0.0
+    assert warping_error(np.roll(truth, 1, axis=1), truth) == 0.0
+    from scipy.ndimage import binary_dilation
+
+    assert warping_error(binary_dilation(truth), truth) == 0.0
+    gap = truth.copy()
+    # A 2-pixel gap merges two cells; the warped wall must still cross rows 2 and 3, where the
+    # prediction has no membrane at all: one pixel each, wherever it crosses.
+    gap[2:4, 5] = False
+    assert warping_error(gap, truth) == pytest.approx(2 / 144)
+    stray = np.zeros_like(truth)
+    assert warping_error(stray, truth) > 0.0  # no walls at all: a cross cannot warp away

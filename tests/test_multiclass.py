@@ -199,6 +199,25 @@ def test_train_multiclass_learns_a_colour_rule_and_is_seeded():
     assert segment.class_weights.shape == (3,)
 
 
+def test_train_multiclass_trains_the_recipes_length_and_reports_every_epoch():
+    from dataclasses import replace
+
+    from unetlib.recipes import AERIAL_RECIPE
+
+    image, target = _scene(0)
+    short = replace(AERIAL_RECIPE, train=AERIAL_RECIPE.train.replace(epochs=2, batch_size=4), samples=12)
+    tiny = dict(ignore_index=UNLABELLED, depth=1, base_channels=4, crop=32, recipe=short)
+    # Neither steps nor seconds: the recipe's own length, 2 epochs of ceil(12 / 4) steps.
+    assert short.steps == 6 and train_multiclass([image], [target], 3, **tiny).steps == 6
+    seen = []
+    segment = train_multiclass(
+        [image], [target], 3, steps=6, epoch_steps=2, on_epoch_end=lambda s, h: seen.append((s, list(h["steps"]))), **tiny
+    )
+    # Three epochs of 2 steps, each reported with the Segmenter being trained.
+    assert [steps for _, steps in seen] == [[2], [2, 4], [2, 4, 6]]
+    assert all(s is segment for s, _ in seen) and segment.steps == 6
+
+
 def test_train_multiclass_stops_on_time():
     image, target = _scene(0)
     segment = train_multiclass(
@@ -212,8 +231,9 @@ def test_train_multiclass_stops_on_time():
     [
         (dict(images=[np.zeros((40, 52, 3), np.float32)]), r"\(3, H, W\), RGB channels first"),
         (dict(images=[np.full((3, 40, 52), 200.0)]), "divide 8-bit images by 255"),
-        (dict(seconds=5), "exactly one"),
-        (dict(steps=None), "exactly one"),
+        (dict(seconds=5), "not both"),
+        (dict(epoch_steps=2, steps=3), "not a whole number of epochs"),
+        (dict(epoch_steps=2, steps=None, seconds=1), "needs steps"),
         (dict(targets=[np.zeros((40, 50), np.int64)]), "must match"),
         (dict(crop=64), "smaller than the 64-pixel crops"),
         (dict(ignore_index=None), "ignore_index"),

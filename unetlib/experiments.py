@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from importlib.resources import files
 
@@ -91,6 +92,11 @@ def train_on_crops(
         seed: seeds the weights, the crops and the augmentation.
         device: where to train (default: :func:`~unetlib.config.choose_device`).
         recipe: the :class:`~unetlib.recipes.Recipe` to start from.
+        epoch_steps: with ``steps``, cut them into epochs of this many steps (default: one
+            epoch of them all); the crops are drawn afresh every epoch.
+        on_epoch_end: called as ``on_epoch_end(segmenter, history)`` after every epoch (the
+            network as trained so far, e.g. to score it on validation images: a learning curve
+            from one run); returning True stops training there.
         **settings: changes to the recipe: the network's (``depth``, ``base_channels``,
             ``batch_norm``) or the training's (:class:`~unetlib.config.TrainConfig` fields, e.g.
             ``epochs``, ``lr``, ``schedule``).
@@ -303,9 +309,11 @@ def train_multiclass(
     device=None,
     *,
     steps: int | None = None,
-    augment: bool = True,
+    augment: bool = False,
     loss: str = "dice",
     recipe: Recipe = AERIAL_RECIPE,
+    epoch_steps: int | None = None,
+    on_epoch_end: Callable[[Segmenter, dict], bool | None] | None = None,
     **settings,
 ) -> Segmenter:
     """Chapter 10's recipe: train a U-Net on raw RGB scenes and return it as a :class:`~unetlib.prediction.Segmenter`.
@@ -313,30 +321,39 @@ def train_multiclass(
     A same-padding U-Net with batch norm is trained with Adam on random crops of ``images``,
     normalised with the training set's channel statistics, unlabelled pixels left out of the
     loss (:data:`~unetlib.recipes.AERIAL_RECIPE`; ``python -m unetlib.train --recipe aerial``
-    trains the same network). Two choices make the recipe; each is an argument, to measure
-    what it brings (``benchmarks/aerial_recipes.py`` does, for Chapter 10):
+    trains the same network). Two choices and a length make the recipe; each is an argument,
+    to measure what it brings (``benchmarks/aerial_recipes.py`` does, for Chapter 10, and the
+    defaults are what it chose on the validation tile):
 
     - ``augment``: the 8 flips and rotations of each crop (an aerial scene has no "up"), with
-      no elastic deformation (buildings and roads do not bend);
+      no elastic deformation (buildings and roads do not bend); off by default: on Chapter
+      10's validation tile they tied with none;
     - ``loss``: ``"dice"`` (the default: the soft Dice loss averaged over every class, which
       scores each class by its overlap whatever its size), ``"cross-entropy"``,
       ``"weighted"`` (cross-entropy weighted by :func:`median_frequency_weights` of the
       training pixels) or ``"weighted+dice"`` (their sum).
 
-    ``augment=False, loss="cross-entropy"`` is the plain baseline.
+    ``loss="cross-entropy"`` is the plain baseline.
 
     Args:
         images: ``(3, H, W)`` float arrays in [0, 1], any sizes (each at least ``crop`` square).
         targets: ``(H, W)`` class indices ``0..num_classes-1`` (or ``ignore_index``), one per image.
         num_classes: the number of classes K (the network's outputs).
         seconds: train for about this many seconds of wall time (stopping after the step that
-            reaches it); or give ``steps``.
+            reaches it); or give ``steps``; or neither, for the recipe's own length
+            (:attr:`~unetlib.recipes.Recipe.steps`: 600 for the aerial recipe, chosen on
+            Chapter 10's validation tile).
         ignore_index: a target value whose pixels are left out of the loss (unlabelled).
         seed: seeds the weights, the crops and the augmentation.
         device: where to train (default :func:`~unetlib.config.choose_device`).
         steps: train for exactly this many steps instead (reproducible on one machine).
         augment, loss: the recipe's two choices (above).
         recipe: the :class:`~unetlib.recipes.Recipe` to start from.
+        epoch_steps: with ``steps``, cut them into epochs of this many steps (default: one
+            epoch of them all); the crops are drawn afresh every epoch.
+        on_epoch_end: called as ``on_epoch_end(segmenter, history)`` after every epoch (the
+            network as trained so far, e.g. to score it on validation images: a learning curve
+            from one run); returning True stops training there.
         **settings: changes to it: ``depth``, ``base_channels``, ``crop``, ``batch_size``, ``lr``.
 
     Returns:
@@ -354,18 +371,24 @@ def train_multiclass(
     images = _rgb_images(images)
     num_classes = integer(num_classes, "num_classes", minimum=2)
     choice(loss, "loss", AERIAL_LOSSES)
-    if (seconds is None) == (steps is None):
-        raise ValueError(f"give seconds (wall time) or steps, exactly one; got seconds={seconds}, steps={steps}")
+    if seconds is not None and steps is not None:
+        raise ValueError(
+            f"give seconds (wall time) or steps, not both; got seconds={seconds}, steps={steps} "
+            "(neither trains the recipe's own length)"
+        )
     recipe, config = _aerial_settings(recipe, augment, settings)
-    # Epochs of 8 steps for a time budget (checked after every step); one epoch of them all for a number of steps.
-    per_epoch = 8 if steps is None else integer(steps, "steps", minimum=1)
+    if seconds is None and steps is None:
+        steps = recipe.steps
+    # Epochs of 8 steps for a time budget (checked after every step); for a number of steps, one
+    # epoch of them all unless epoch_steps cuts them.
+    per_epoch, epochs = _epochs(steps, epoch_steps)
     config = config.replace(
         loss="dice" if loss == "dice" else ("cross-entropy+dice" if loss == "weighted+dice" else "cross-entropy"),
         ignore_index=ignore_index,
         seed=seed,
         device=device,
         progress=False,
-        epochs=1 if steps is not None else 10**6,
+        epochs=epochs,
         time_limit=seconds,
     )
     targets = _matching_targets(images, targets, recipe.crop)
@@ -383,12 +406,26 @@ def train_multiclass(
         [segmenter.normalise(image) for image in images], targets, seed=seed, samples=per_epoch * config.batch_size
     )
     start = time.perf_counter()
-    history = fit(model, crops, config=config)
+    report = None if on_epoch_end is None else (lambda epoch, history: on_epoch_end(segmenter, history))
+    history = fit(model, crops, config=config, on_epoch_end=report)
     model.cpu().eval()
     segmenter.history, segmenter.seconds = history, time.perf_counter() - start
     segmenter.steps = history["steps"][-1]
     segmenter.class_weights = None if config.class_weights is None else np.array(config.class_weights)
     return segmenter
+
+
+def _epochs(steps: int | None, epoch_steps: int | None) -> tuple[int, int]:
+    """Steps per epoch and epochs: 8-step epochs for a time budget, ``steps`` cut into ``epoch_steps``."""
+    if steps is None:
+        if epoch_steps is not None:
+            raise ValueError(f"epoch_steps={epoch_steps} needs steps (a number of steps to cut into epochs)")
+        return 8, 10**6
+    steps = integer(steps, "steps", minimum=1)
+    per_epoch = steps if epoch_steps is None else integer(epoch_steps, "epoch_steps", minimum=1)
+    if steps % per_epoch:
+        raise ValueError(f"steps={steps} is not a whole number of epochs of epoch_steps={per_epoch}: give a divisor")
+    return per_epoch, steps // per_epoch
 
 
 def _aerial_settings(recipe: Recipe, augment, settings: dict) -> tuple[Recipe, TrainConfig]:
@@ -398,7 +435,7 @@ def _aerial_settings(recipe: Recipe, augment, settings: dict) -> tuple[Recipe, T
     if "depth" in network:
         network["depth"] = integer(network["depth"], "depth", minimum=1)
     crop = integer(settings.pop("crop", recipe.crop), "crop", minimum=2 ** network.get("depth", recipe.model["depth"]))
-    recipe = replace(recipe, model=recipe.model | network, crop=crop, augment=recipe.augment if augment else "none")
+    recipe = replace(recipe, model=recipe.model | network, crop=crop, augment="flips" if augment else "none")
     return recipe, recipe.train.replace(**settings)
 
 

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -29,6 +30,8 @@ __all__ = [
     "BBBC039_SPLIT",
     "BBBC039_SUBSET_SPLIT",
     "CHAPTER7_RECIPE",
+    "DUBAI_TEST_TILE",
+    "DUBAI_VALIDATION_TILE",
     "RECIPES",
     "Recipe",
     "Split",
@@ -86,17 +89,25 @@ BBBC039_SUBSET_SPLIT = Split(train=range(0, 13), val=range(13, 15), test=range(1
 
 #: The Dubai set's test tile in Chapter 10, never trained on.
 DUBAI_TEST_TILE = 3
+#: Chapter 10's validation tile: of the other five, the one whose class mix is closest to the
+#: rest's (total variation distance 0.30, computed in the chapter), so its score speaks for them.
+DUBAI_VALIDATION_TILE = 2
 
 
 def dubai_split(names: Sequence[str]) -> Split:
-    """Chapter 10's split of the Dubai scenes by tile: Tile 3 tests, the others train (no validation yet).
+    """Chapter 10's split of the Dubai scenes by tile: Tile 2 validates, Tile 3 tests, the others train.
 
     Example:
-        >>> dubai_split(["Tile 1/image_part_001", "Tile 3/image_part_001"]).test
-        [1]
+        >>> split = dubai_split(["Tile 1/image_part_001", "Tile 2/image_part_001", "Tile 3/image_part_001"])
+        >>> split.train, split.val, split.test
+        ([0], [1], [2])
     """
-    test = [k for k, name in enumerate(names) if name.startswith(f"Tile {DUBAI_TEST_TILE}/")]
-    return Split(train=[k for k in range(len(names)) if k not in test], val=[], test=test)
+
+    def tile(number: int) -> list[int]:
+        return [k for k, name in enumerate(names) if name.startswith(f"Tile {number}/")]
+
+    val, test = tile(DUBAI_VALIDATION_TILE), tile(DUBAI_TEST_TILE)
+    return Split(train=[k for k in range(len(names)) if k not in val + test], val=val, test=test)
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,11 @@ class Recipe:
         choice(self.augment, "augment", AUGMENTATIONS)
         choice(self.normalise, "normalise", NORMALISATIONS)
 
+    @property
+    def steps(self) -> int:
+        """Optimiser steps of the whole training on one process: ``train.epochs`` epochs of ``samples / batch_size``."""
+        return self.train.epochs * math.ceil(self.samples / self.train.batch_size)
+
     def crops(self, images, targets, weights=None, seed: int = 0, samples: int | None = None) -> RandomCrops:
         """The recipe's random, augmented training crops of ``images`` (``samples`` per epoch)."""
         return RandomCrops(
@@ -158,15 +174,17 @@ CHAPTER7_RECIPE = Recipe(
     weight_map=True,
 )
 
-#: Chapter 10's recipe for land cover from the air. Flips and rotations only, the soft Dice loss
-#: over every class, unlabelled pixels (255) ignored, RGB normalised with the training set's
-#: channel statistics.
+#: Chapter 10's recipe for land cover from the air, as chosen on its validation tile
+#: (``benchmarks/aerial_recipes.py``): the soft Dice loss over every class, no augmentation (flips
+#: and rotations tied with none there, and none scored higher), 600 steps (75 epochs of 8 steps of
+#: 8 crops); unlabelled pixels (255) ignored, RGB normalised with the training set's channel
+#: statistics.
 AERIAL_RECIPE = Recipe(
     model=dict(depth=4, base_channels=16, padding="same", batch_norm=True),
-    train=TrainConfig(lr=2e-3, batch_size=8, loss="dice", ignore_index=UNLABELLED),
+    train=TrainConfig(epochs=75, lr=2e-3, batch_size=8, loss="dice", ignore_index=UNLABELLED),
     crop=128,
     samples=64,
-    augment="flips",
+    augment="none",
     normalise="channel-statistics",
 )
 

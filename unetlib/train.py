@@ -267,23 +267,17 @@ class _Run:
         for group in self.optimiser.param_groups:
             group["lr"] = rate
         self.optimiser.zero_grad()
-        # unetlib's losses add their sums up across the ranks: every rank gets the global batch's loss.
-        across_ranks = (
-            partial(all_sum_with_gradient, ranks=ranks) if ranks.distributed and _adds_up(self.loss) else None
-        )
-        value, _, _ = _batch_loss(
-            self.trained,
-            batch,
-            self.device,
-            self.loss,
-            self.amp_dtype is not None,
-            config.channels_last,
-            self.amp_dtype,
-            across_ranks,
-        )
-        # Another loss's global value: each rank's mean, weighted by its share of the images.
-        held, total = (1, 1) if across_ranks else batches.share(step)
-        global_loss = value.item() if across_ranks else all_sum([value.item() * (held / total)], ranks, self.device)[0]
+        forward = (self.trained, batch, self.device, self.loss, self.amp_dtype is not None, config.channels_last)
+        if ranks.distributed and _adds_up(self.loss):
+            # unetlib's losses add their sums up across the ranks: every rank gets the global batch's loss.
+            value = _batch_loss(*forward, self.amp_dtype, partial(all_sum_with_gradient, ranks=ranks))
+            global_loss, scale = value.item(), 1.0
+        else:
+            value = _batch_loss(*forward, self.amp_dtype)
+            # Another loss's global value: each rank's mean, weighted by its share of the images.
+            held, total = batches.share(step)
+            global_loss = all_sum([value.item() * (held / total)], ranks, self.device)[0]
+            scale = ranks.world_size * held / total
         if not math.isfinite(global_loss):
             raise FloatingPointError(
                 f"the loss became {global_loss} at epoch {epoch + 1}, step {step + 1}; the model was not "
@@ -292,8 +286,8 @@ class _Run:
             )
         # DDP averages the ranks' gradients; scaled by N * share, that average is the gradient of
         # the global batch's mean loss (a single process, or a loss added up across ranks: by 1).
-        if held != total:
-            value = value * (ranks.world_size * held / total)
+        if scale != 1.0:
+            value = value * scale
         self.scaler.scale(value).backward()
         self.scaler.step(self.optimiser)
         self.scaler.update()
@@ -529,16 +523,16 @@ def _batch_loss(
     channels_last: bool = False,
     amp_dtype: torch.dtype | None = None,
     across_ranks: Callable | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The loss of one batch, its logits and its (centre-cropped) target.
+) -> torch.Tensor:
+    """The loss of one batch.
 
     With ``across_ranks`` (an all-reduce), a :class:`~unetlib.losses.SegmentationLoss` is the loss
     of every rank's batch together: its sums are added up across the ranks before it divides.
     """
-    logits, arguments = _forward(model, batch, device, autocast, channels_last, amp_dtype)
+    _, arguments = _forward(model, batch, device, autocast, channels_last, amp_dtype)
     if across_ranks is not None:
-        return loss.from_sums(across_ranks(loss.sums(*arguments))), logits, arguments[1]
-    return loss(*arguments), logits, arguments[1]
+        return loss.from_sums(across_ranks(loss.sums(*arguments)))
+    return loss(*arguments)
 
 
 def _adds_up(loss: Callable) -> bool:

@@ -224,23 +224,23 @@ def check_ablation_guess(guess: str) -> CheckResult:
     """Check a reader's prediction of Chapter 10's ablation against its measurement.
 
     The recipe has two parts, flips and the Dice loss. ``guess`` names the one whose removal
-    costs more test-tile mean IoU: ``"flips"`` (train without them) or ``"dice"`` (plain
+    costs more validation-tile mean IoU: ``"flips"`` (train without them) or ``"dice"`` (plain
     cross-entropy instead). The answer comes from the results file that
     ``benchmarks/aerial_recipes.py`` wrote (3 seeds each); a difference smaller than the seeds'
-    spread is called a tie, and then either guess passes.
+    spread (standard deviation, ``ddof=1``) is called a tie, and then either guess passes.
     """
     from unetlib.experiments import load_results
 
     if not isinstance(guess, str) or guess.strip().lower() not in ("flips", "dice"):
         return CheckResult(False, f'answer "flips" or "dice" (a string), not {guess!r}')
-    rows = load_results("chapter10_aerial")["rows"]
+    rows = load_results("chapter10_aerial")["validation"]
 
     def scores(configuration: str) -> np.ndarray:
-        return np.array([r["test_tile"]["mean_iou"] for r in rows if r["configuration"] == configuration])
+        return np.array([r["validation_tile"]["mean_iou"] for r in rows if r["configuration"] == configuration])
 
-    recipe, no_flips, no_dice = scores("recipe"), scores("no-flips"), scores("augment")
+    recipe, no_flips, no_dice = scores("dice"), scores("no-flips"), scores("augment")
     costs = {"flips": recipe.mean() - no_flips.mean(), "dice": recipe.mean() - no_dice.mean()}
-    spread = max(recipe.std(), no_flips.std(), no_dice.std())
+    spread = max(recipe.std(ddof=1), no_flips.std(ddof=1), no_dice.std(ddof=1))
     measured = (
         f"without flips the mean IoU falls by {costs['flips']:.3f}, with cross-entropy instead of Dice "
         f"by {costs['dice']:.3f} (3 seeds each; the seeds' spread is up to {spread:.3f})"
