@@ -413,13 +413,16 @@ def test_chapter_10_results_table_figures_and_solutions(server, browser):
     visit = PageVisit(browser, server, path)
     page = visit.page
     results = page.locator("table", has_text="plain loop").inner_text()
-    assert "recipe" in results and "stretched one by one" in results
-    assert len(re.findall(r"\d\.\d{3} ± \d\.\d{3}", results)) == 6  # 6 trainings, mean IoU each
+    assert "Dice loss, no flips" in results and "stretched one by one" in results
+    assert len(re.findall(r"\d\.\d{3} ± \d\.\d{3}", results)) == 7  # 7 trainings, mean IoU each
+    test_tile = page.locator("table", has_text="mean ± sd").inner_text()
+    assert len(re.findall(r"seed \d", test_tile)) == 3  # the test tile, once per seed
     _one_figure_each(
         page,
         "beside its mask painted in the",
         "share of labelled pixels per class",
         "Grouped bars of the IoU",
+        "Mean IoU on the validation tile against training steps",
         "confusion matrix of the model trained on this page",
         "error map with the wrongly predicted pixels",
     )

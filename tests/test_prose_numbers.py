@@ -23,6 +23,7 @@ ALLOWED = {
     ("09_em_membranes.md", "0.5"): "the default threshold, named as one choice among many",
     ("09_em_membranes.md", "10 hours"): "quoted from the U-Net paper, which is cited",
     ("10_aerial.md", "99.8"): "the percentile the normalisation uses, a setting",
+    ("10_aerial.md", "0.55"): "the goal stated before anything was measured, a target, not a result",
 }
 
 CODE_CELL = re.compile(r"^```\{code-cell\}.*?^```\s*$", re.S | re.M)
