@@ -211,7 +211,13 @@ def test_train_multiclass_trains_the_recipes_length_and_reports_every_epoch():
     assert short.steps == 6 and train_multiclass([image], [target], 3, **tiny).steps == 6
     seen = []
     segment = train_multiclass(
-        [image], [target], 3, steps=6, epoch_steps=2, on_epoch_end=lambda s, h: seen.append((s, list(h["steps"]))), **tiny
+        [image],
+        [target],
+        3,
+        steps=6,
+        epoch_steps=2,
+        on_epoch_end=lambda s, h: seen.append((s, list(h["steps"]))),
+        **tiny,
     )
     # Three epochs of 2 steps, each reported with the Segmenter being trained.
     assert [steps for _, steps in seen] == [[2], [2, 4], [2, 4, 6]]
