@@ -89,8 +89,9 @@ BBBC039_SUBSET_SPLIT = Split(train=range(0, 13), val=range(13, 15), test=range(1
 
 #: The Dubai set's test tile in Chapter 10, never trained on.
 DUBAI_TEST_TILE = 3
-#: Chapter 10's validation tile: of the other five, the one whose class mix is closest to the
-#: rest's (total variation distance 0.30, computed in the chapter), so its score speaks for them.
+#: The tile Chapter 10 validates on. Of the five other than the test tile, it is the one whose
+#: class mix is closest to the other four's (total variation distance 0.30, computed in the
+#: chapter), so that its score speaks for them.
 DUBAI_VALIDATION_TILE = 2
 
 
@@ -144,7 +145,10 @@ class Recipe:
 
     @property
     def steps(self) -> int:
-        """Optimiser steps of the whole training on one process: ``train.epochs`` epochs of ``samples / batch_size``."""
+        """The number of optimiser steps of the whole training on one process.
+
+        That is ``train.epochs`` epochs of ``ceil(samples / batch_size)`` steps each.
+        """
         return self.train.epochs * math.ceil(self.samples / self.train.batch_size)
 
     def crops(self, images, targets, weights=None, seed: int = 0, samples: int | None = None) -> RandomCrops:
