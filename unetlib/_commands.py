@@ -155,11 +155,148 @@ def _weight_maps(targets: list) -> list:
     return [weight_map(label(target), balance=False) for target in targets]
 
 
+#: File names that may be GeoTIFF scenes.
+GEOTIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def geotiff_scenes(paths, option: str = "--images") -> list[Path] | None:
+    """The GeoTIFF scenes ``paths`` name (files, or folders of them), or None for ordinary images.
+
+    A scene is a ``.tif`` file with a coordinate reference system; microscopy TIFFs have none
+    and stay ordinary images. A file (not a folder) given to ``option`` must be a scene.
+    """
+    if paths is None:
+        return None
+    paths = [Path(p) for p in paths]
+    if not any(p.is_file() for p in paths):
+        files = _files(paths) if all(p.is_dir() for p in paths) else []
+    else:
+        files = paths
+    if not files or any(f.suffix.lower() not in GEOTIFF_SUFFIXES for f in files):
+        if any(p.is_file() for p in paths):
+            raise ValueError(
+                f"{option}: files must be GeoTIFF scenes (.tif), got {[str(p) for p in paths]}; give folders of ordinary images"
+            )
+        return None
+    try:
+        import rasterio
+    except ImportError:
+        if any(p.is_file() for p in paths):
+            from unetlib.geo import INSTALL_HINT
+
+            raise ValueError(f"{option} {paths[0]}: GeoTIFF scenes need rasterio: {INSTALL_HINT}") from None
+        return None
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        for file in files:
+            with rasterio.open(file) as raster:
+                if raster.crs is None:
+                    if file in paths:
+                        raise ValueError(
+                            f"{option} {file}: a TIFF without a coordinate reference system is not a scene"
+                        )
+                    return None
+    return files
+
+
+def _scene_pairs(images: list[Path], masks, ignore_index: int, class_values=None, what: str = ""):
+    """Normalisable scenes and their labels: ``(pixels, valid, labels)`` per scene, and the class values."""
+    from unetlib import geo
+
+    masks = geotiff_scenes(masks, f"--{what}masks") if masks is not None else None
+    if masks is None or len(masks) != len(images):
+        raise ValueError(
+            f"--{what}images names {len(images)} GeoTIFF scene(s): give --{what}masks with one label GeoTIFF each, "
+            f"on the same grid, got {masks if masks is None else len(masks)}"
+        )
+    if class_values is None:
+        class_values = sorted(set().union(*(_label_values(mask) for mask in masks)))
+    pairs = []
+    for image, mask in zip(images, masks):
+        with geo.Scene(image) as scene:
+            pixels, valid = scene.read()
+            labels = geo.read_labels(mask, scene, class_values, ignore_index)
+        pairs.append((pixels, valid, labels))
+    counts = {len(pixels) for pixels, _, _ in pairs}
+    if len(counts) > 1:
+        raise ValueError(
+            f"--{what}images: the scenes have different numbers of bands {sorted(counts)}: give scenes alike"
+        )
+    return pairs, class_values
+
+
+def _label_values(path: Path) -> set:
+    import rasterio
+
+    with rasterio.open(path) as labels:
+        values, nodata = labels.read(1), labels.nodata
+    from unetlib.geo import _is_nodata
+
+    found = np.unique(values[~_is_nodata(values, nodata)])
+    if not found.size:
+        raise ValueError(f"--masks {path}: every pixel is the raster's nodata ({nodata}): no label to learn from")
+    if not np.all(found == np.round(found)) or found.min() < 0 or found.max() >= 255:
+        raise ValueError(f"--masks {path}: label values must be whole numbers 0..254, got {found[:8].tolist()}")
+    return {int(v) for v in found}
+
+
+def _prepare_scenes(args, recipe, config, images: list[Path]) -> Prepared:
+    """GeoTIFF scenes: labels under nodata ignored, per-band statistics of the training pixels, chips."""
+    from unetlib import geo
+    from unetlib.data import RandomCrops
+
+    ignore = DEFAULT_IGNORE_INDEX if config.ignore_index is None else config.ignore_index
+    train, class_values = _scene_pairs(images, args.masks, ignore)
+    val = None
+    if args.val_images is not None:
+        val, _ = _scene_pairs(
+            geotiff_scenes(args.val_images, "--val-images") or [], args.val_masks, ignore, class_values, "val-"
+        )
+    # The statistics of every valid training pixel, and no other: prediction uses the same.
+    valid_pixels = np.concatenate([pixels[:, valid] for pixels, valid, _ in train], axis=1).astype(np.float64)
+    mean, std = valid_pixels.mean(axis=1), np.maximum(valid_pixels.std(axis=1), 1e-6)
+
+    def chips(pairs):
+        cut = [
+            geo.scene_chips(geo.normalise_bands(p, v, mean, std), labels, recipe.crop, ignore) for p, v, labels in pairs
+        ]
+        return [c for chips, _ in cut for c in chips], [t for _, targets in cut for t in targets]
+
+    seed, batch = config.seed, config.batch_size
+    crops = recipe.crops(*chips(train), seed=seed)
+    val_crops = (
+        None
+        if val is None
+        else RandomCrops(*chips(val), crop=recipe.crop, samples=max(8, batch), augment=False, seed=seed + 1, fixed=True)
+    )
+    bands = len(train[0][0])
+    if len(class_values) < 2:
+        raise ValueError(
+            f"--masks: the label rasters hold one class ({class_values}): a segmentation needs two or more"
+        )
+    settings = {
+        "geo": True,
+        "normalise": "band-statistics",
+        "palette": None,
+        "mean": [float(m) for m in mean],
+        "std": [float(s) for s in std],
+        "class_values": class_values,
+        "in_channels": bands,
+        "ignore_index": ignore,
+    }
+    return Prepared(crops, val_crops, bands, len(class_values), ignore, settings)
+
+
 def prepare_training_data(args, recipe, config) -> Prepared:
     """Read, decode and normalise the command's data; its random crops (training and validation)."""
     from unetlib.data import RandomCrops, load_bbbc039, split_touching
     from unetlib.recipes import BBBC039_SPLIT
 
+    scenes = geotiff_scenes(args.images) if args.dataset is None else None
+    if scenes is not None:
+        return _prepare_scenes(args, recipe, config, scenes)
     settings: dict = {"normalise": recipe.normalise, "palette": None}
     ignore_index = config.ignore_index
     if args.dataset == "bbbc039":

@@ -39,6 +39,10 @@ examples:
   # then segment new scenes (any size, tiled) into colour masks
   python -m unetlib.predict --checkpoint unet.pt --input new_scenes/ --output masks/
 
+  # a multi-band GeoTIFF scene and its label raster (same grid; nodata ignored; needs unetlib[geo])
+  python -m unetlib.train --images scene.tif --masks labels.tif --crop 64 --checkpoint landcover.pt
+  python -m unetlib.predict --checkpoint landcover.pt --input other_scene.tif --output classes.tif
+
   # 4 GPUs on this machine: the global batch is 4 x --batch-size
   torchrun --standalone --nproc_per_node=4 -m unetlib.train --images data/images --masks data/masks
 
@@ -106,9 +110,15 @@ def _data_options(data) -> None:
         metavar="DIR",
         type=Path,
         nargs="+",
-        help="folder(s) of training images (paired with masks by sorted name)",
+        help="folder(s) of training images (paired with masks by sorted name), or GeoTIFF scene(s)",
     )
-    data.add_argument("--masks", metavar="DIR", type=Path, nargs="+", help="folder(s) of training masks, one per image")
+    data.add_argument(
+        "--masks",
+        metavar="DIR",
+        type=Path,
+        nargs="+",
+        help="folder(s) of training masks, one per image (label GeoTIFFs for scenes)",
+    )
     data.add_argument(
         "--val-images", metavar="DIR", type=Path, nargs="+", help="folder(s) of validation images (optional)"
     )
@@ -255,7 +265,10 @@ def _network(args, recipe, data, seed: int):
         model = load_checkpoint(args.resume)["model"]
         if not isinstance(model, UNet):
             raise ValueError(f"--resume {args.resume} holds no U-Net configuration")
-        if model.in_channels != data.in_channels or model.num_classes < data.num_classes:
+        too_few = model.num_classes < data.num_classes
+        if data.settings.get("geo"):  # every class of a scene network has a label code to write
+            too_few = model.num_classes != data.num_classes
+        if model.in_channels != data.in_channels or too_few:
             raise ValueError(
                 f"--resume {args.resume} holds a network for {model.in_channels} input channels and "
                 f"{model.num_classes} classes, but the data have {data.in_channels} channels and {data.num_classes} classes"
@@ -263,6 +276,11 @@ def _network(args, recipe, data, seed: int):
     else:
         settings = recipe.model | _given(args, UNetConfig, skip=FROM_DATA + ("num_classes",))
         classes = data.num_classes if args.num_classes is None else args.num_classes
+        if data.settings.get("geo") and classes != data.num_classes:
+            raise ValueError(
+                f"--num-classes {classes}: the label rasters hold {data.num_classes} codes "
+                f"{data.settings['class_values']}, one class each; leave --num-classes out"
+            )
         if classes < data.num_classes:
             raise ValueError(
                 f"--num-classes {classes} is fewer than the masks hold ({data.num_classes}: 0..{data.num_classes - 1})"

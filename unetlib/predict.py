@@ -3,10 +3,13 @@
 Each image, of any size, is normalised as the training images were (the checkpoint records
 how), run through the network tile by tile with overlap (Chapter 8: seamless, memory bounded by
 the tile) and written as a PNG mask: the palette's colours when the model was trained with one,
-else class indices.
+else class indices. A network trained on GeoTIFF scenes segments GeoTIFF scenes, read from disk a
+tile at a time, into a class GeoTIFF on the scene's grid (:func:`unetlib.geo.predict_scene`).
 
 Example:
     ``python -m unetlib.predict --checkpoint unet.pt --input scenes/ --output masks/``
+
+    ``python -m unetlib.predict --checkpoint landcover.pt --input scene.tif --output classes.tif``
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="PATH",
         type=Path,
         required=True,
-        help="a PNG file (one image), or a folder (one PNG per image)",
+        help="a PNG file (one image), or a folder (one PNG per image); for GeoTIFF scenes a .tif file or a folder",
     )
     p.add_argument("--tile-size", metavar="PIXELS", type=int, default=256, help="side of the tiles (default: 256)")
     p.add_argument(
@@ -53,9 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         model, settings = _trained_model(args.checkpoint)
-        pairs = _inputs_and_outputs(args.input, args.output)
+        suffix = ".tif" if settings.get("geo") else ".png"
+        pairs = _inputs_and_outputs(args.input, args.output, suffix)
+        segment = _segment_scene if settings.get("geo") else _segment_file
         for source, target in pairs:
-            _segment_file(model, settings, source, target, args)
+            segment(model, settings, source, target, args)
     except (ValueError, TypeError) as error:
         p.error(str(error))
     print(f"wrote {len(pairs)} mask(s) to {args.output}")
@@ -74,12 +79,12 @@ def _trained_model(path: Path):
     return state["model"], settings | {"in_channels": state["model"].in_channels}
 
 
-def _inputs_and_outputs(source: Path, target: Path) -> list[tuple[Path, Path]]:
+def _inputs_and_outputs(source: Path, target: Path, suffix: str = ".png") -> list[tuple[Path, Path]]:
     """``(image, mask file)`` pairs: one file to one file, or a folder's images into a folder."""
     if source.is_file():
-        output = target / f"{source.stem}.png" if target.is_dir() else target
-        if output.suffix.lower() != ".png":
-            raise ValueError(f"--output {target}: give a .png file or a folder")
+        output = target / f"{source.stem}{suffix}" if target.is_dir() else target
+        if output.suffix.lower() != suffix:
+            raise ValueError(f"--output {target}: give a {suffix} file or a folder")
         return [(source, output)]
     if not source.is_dir():
         raise ValueError(f"--input {source}: no such file or folder")
@@ -88,7 +93,7 @@ def _inputs_and_outputs(source: Path, target: Path) -> list[tuple[Path, Path]]:
     images = sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith("."))
     if not images:
         raise ValueError(f"--input {source}: the folder holds no files")
-    return [(image, target / f"{image.stem}.png") for image in images]
+    return [(image, target / f"{image.stem}{suffix}") for image in images]
 
 
 def _segment_file(model, settings: dict, source: Path, target: Path, args) -> None:
@@ -110,6 +115,30 @@ def _segment_file(model, settings: dict, source: Path, target: Path, args) -> No
     classes = logits.argmax(0).numpy()
     target.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.ascontiguousarray(colourise(classes, settings.get("palette")))).save(target)
+
+
+def _segment_scene(model, settings: dict, source: Path, target: Path, args) -> None:
+    """Segment one GeoTIFF scene from disk into a class GeoTIFF on its grid (the label codes kept)."""
+    from unetlib.geo import Scene, predict_scene
+
+    with Scene(source) as scene:
+        if scene.count != model.in_channels:
+            raise ValueError(
+                f"--input {source} has {scene.count} bands, but the network was trained on scenes of "
+                f"{model.in_channels}: give a scene with the same bands, in the same order"
+            )
+        predict_scene(
+            model,
+            scene,
+            target,
+            settings["mean"],
+            settings["std"],
+            tile_size=args.tile_size,
+            margin=args.margin,
+            class_values=settings["class_values"],
+            device=args.device,
+            progress=False,
+        )
 
 
 if __name__ == "__main__":

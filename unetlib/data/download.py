@@ -40,7 +40,8 @@ def fetch(name: str, base_url: str | None = None, progress: bool = False) -> Pat
 
     Args:
         name: ``"bbbc039"`` (20 nuclei images, CC0), ``"bbbc039_more"`` (40 more of them),
-            ``"isbi2012"`` (EM membranes, non-commercial use only) or ``"dubai"`` (aerial land cover).
+            ``"isbi2012"`` (EM membranes, non-commercial use only), ``"dubai"`` (aerial land cover)
+            or ``"landsat"`` (a Landsat 7 scene of North Carolina with a land-cover map, CC BY-SA 3.0).
         base_url: where to download from instead of GitHub (tests use a local server); files are
             looked up at ``<base_url>/<repository>/<commit>/<prefix><path>``.
         progress: show pooch's progress bar per file.

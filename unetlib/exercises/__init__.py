@@ -45,8 +45,13 @@ from unetlib.exercises.chapter10 import (
     check_iou_from_confusion,
     check_weighted_cross_entropy,
 )
+from unetlib.exercises.chapter11 import check_class_areas, check_ndvi, check_pixel_to_map, check_valid_footprint
 
 __all__ = [
+    "check_class_areas",
+    "check_ndvi",
+    "check_pixel_to_map",
+    "check_valid_footprint",
     "CheckResult",
     "check_ablation_guess",
     "check_border_weight",
