@@ -429,3 +429,24 @@ def test_chapter_10_results_table_figures_and_solutions(server, browser):
     _solutions_hidden_then_open(page, path, expected=5)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
+
+
+def test_chapter_11_results_table_figures_and_solutions(server, browser):
+    path = "notebooks/11_remote_sensing.html"
+    visit = PageVisit(browser, server, path)
+    page = visit.page
+    results = page.locator("table", has_text="random-pixel split").inner_text()
+    assert "six bands" in results and "RGB + indices" in results and "nodata not masked" in results
+    assert len(re.findall(r"\d\.\d{3} ± \d\.\d{3}", results)) == 5  # 5 inputs, 3 seeds each
+    areas = page.locator("table", has_text="predicted 2000 (ha)").inner_text()
+    assert all(name in areas for name in ("developed", "forest", "water"))
+    _one_figure_each(
+        page,
+        "in true colour",
+        "cut into 64-pixel squares",
+        "the 1996 land-cover map disagree",
+        "drawn on map coordinates",
+    )
+    _solutions_hidden_then_open(page, path, expected=4)
+    assert visit.errors == [] and visit.outside_requests == []
+    page.close()

@@ -136,6 +136,7 @@ class Scene:
 
     @property
     def count(self) -> int:
+        """The number of bands, over all the files."""
         return len(self._bands)
 
     def read(self, window=None) -> tuple[np.ndarray, np.ndarray]:
@@ -171,6 +172,7 @@ class Scene:
         return xy(self.transform, row, col)
 
     def close(self) -> None:
+        """Close the files (a ``with`` block does it on leaving)."""
         for file in self._files:
             file.close()
 
@@ -456,7 +458,7 @@ def scene_chips(image, labels, size: int, ignore_index: int = NODATA_CLASS, min_
 
     Example:
         >>> labels = np.full((8, 8), 255); labels[:4, :4] = 1
-        >>> chips, chip_labels = scene_chips(np.zeros((2, 8, 8)), labels, size=4)
+        >>> chips, chip_labels = scene_chips(np.zeros((2, 8, 8)), labels, size=4, min_labelled=0.75)
         >>> len(chips), chip_labels[0].tolist() == np.ones((4, 4)).tolist()
         (1, True)
     """

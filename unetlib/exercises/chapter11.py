@@ -6,8 +6,9 @@ that include the traps (a zero denominator, bands with different nodata values a
 rotated geotransform).
 
 Example:
-    >>> check_ndvi(lambda nir, red: (red - nir) / (red + nir))
-    Not yet: ...
+    >>> check_ndvi(lambda nir, red: (red - nir) / (red + nir + 1e-9))
+    Not yet: your NDVI has the opposite sign: near infrared comes first, (nir -
+        red)
 """
 
 from __future__ import annotations
