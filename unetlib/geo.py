@@ -102,7 +102,12 @@ class Scene:
 
     Attributes:
         paths: the files, in band order.
-        crs, transform, width, height, res, bounds: the grid (rasterio's objects).
+        crs: the coordinate reference system (a ``rasterio.crs.CRS``).
+        transform: the geotransform (an ``affine.Affine``): pixel corner (col, row) to map (x, y).
+        width: columns of the grid.
+        height: rows of the grid.
+        res: pixel size ``(x, y)`` in the CRS's units.
+        bounds: ``(left, bottom, right, top)`` in map coordinates.
         count: number of bands.
         nodata: one value per band (``None`` where a file declares none).
         dtypes: each band's type as stored (``"float32"``, ``"int16"``, ...).
@@ -142,7 +147,7 @@ class Scene:
     def read(self, window=None) -> tuple[np.ndarray, np.ndarray]:
         """``(pixels, valid)``: ``(count, h, w)`` float32 values and the ``(h, w)`` valid mask.
 
-        ``window`` is a :class:`rasterio.windows.Window` (default: the whole scene). Pixels
+        ``window`` is a ``rasterio.windows.Window`` (default: the whole scene). Pixels
         outside ``valid`` keep their raw values (the nodata numbers): mask them before use.
         """
         pixels = np.stack([file.read(band, window=window).astype(np.float32) for file, band in self._bands])
@@ -183,7 +188,7 @@ class Scene:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Scene({self.count} bands, {self.width} x {self.height} pixels, {self.crs}, files {[p.name for p in self.paths]})"
+        return f"Scene({self.count} bands, {self.width} x {self.height} pixels, {self.crs}, {len(self.paths)} file(s))"
 
 
 def read_labels(path, scene: Scene, classes, ignore_index: int = NODATA_CLASS) -> np.ndarray:

@@ -62,7 +62,7 @@ def load_landsat(folder=None, with_frame: bool = False) -> tuple[Scene, np.ndarr
     """``(scene, pixels, valid, labels)``: the six-band scene (open), its ``(6, H, W)`` float32
     values, the pixels valid in all bands, and the class indices (255 where unknown or nodata).
 
-    ``folder`` holds the files (default: :func:`unetlib.data.fetch` ``("landsat")``).
+    ``folder`` holds the files (default: :func:`unetlib.data.download.fetch` ``("landsat")``).
     ``with_frame=True`` keeps the labels the map has under the imagery's nodata frame (a mistake
     to train on, which the chapter measures).
     """
@@ -143,8 +143,8 @@ def train_on_scene(
     Args:
         inputs: ``(C, H, W)`` raw channels (:func:`band_inputs`).
         valid: ``(H, W)`` pixels with data in every band.
-        labels: ``(H, W)`` class indices, 255 where unknown (with ``mask_nodata=False``, pass
-            the labels under the nodata frame too: :func:`load_landsat` ``(with_frame=True)``).
+        labels: ``(H, W)`` class indices, 255 where unknown. With ``mask_nodata=False``, pass
+            the labels under the nodata frame too, from ``load_landsat(with_frame=True)``.
         split: ``(H, W)`` 0/1/2 map (:func:`spatial_blocks`, or a random-pixel one).
         seed: seeds the network's weights and the training.
         epochs: passes of 64 random crops (8 steps of 8).
@@ -155,9 +155,11 @@ def train_on_scene(
             for the configuration chosen on validation).
 
     Returns:
-        ``{"validation": mIoU, "validation_per_class": [...], "model": the network, "mean": ...,
-        "std": ..., "classes": (H, W) prediction}`` (and ``"test"``, ``"test_per_class"``); scores count
-        valid pixels only, with a class's IoU NaN where it is neither in the part nor predicted.
+        A dict of ``"validation"`` (the mIoU) and ``"validation_per_class"`` (each class's IoU),
+        the same for ``"test"`` if scored, ``"model"`` (the network), ``"mean"`` and ``"std"``
+        (the statistics it was trained with) and ``"classes"`` (the ``(H, W)`` prediction).
+        Scores count valid pixels only; a class's IoU is NaN where it is neither in the part
+        nor predicted.
     """
     inputs, valid, labels = np.asarray(inputs, np.float32), np.asarray(valid, bool), np.asarray(labels)
     train_area = split == 0
