@@ -31,8 +31,27 @@ def test_every_third_party_import_is_a_dependency():
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 imported.add(node.module.split(".")[0])
     third_party = imported - set(sys.stdlib_module_names) - {"unetlib", "__future__", "myst_nb", "google"}
-    assert third_party <= names, f"unexpected imports: {third_party - names}"
-    assert {distribution.get(n, n) for n in third_party} <= declared
+    # unetlib.geo's rasterio is the optional extra [geo]: imported inside its functions only.
+    extras = {d.split(">")[0].strip().lower() for d in PYPROJECT["project"]["optional-dependencies"]["geo"]}
+    assert "rasterio" in extras
+    assert third_party <= names | {"rasterio"}, f"unexpected imports: {third_party - names - {'rasterio'}}"
+    assert {distribution.get(n, n) for n in third_party - {"rasterio"}} <= declared
+
+
+def test_unetlib_imports_without_the_geo_extra_and_says_how_to_install_it():
+    import subprocess
+
+    # In a fresh interpreter where rasterio cannot be imported (as if it were not installed).
+    script = (
+        "import sys; sys.modules['rasterio'] = None\n"
+        "import unetlib.geo, unetlib.landsat, unetlib.cli, unetlib.predict\n"
+        "try:\n"
+        "    unetlib.geo.Scene('scene.tif')\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert 'pip install "unetlib[geo]"' in result.stdout
 
 
 def test_the_package_version_is_the_projects():
