@@ -7,7 +7,8 @@ batch norm; weights from a short seeded training, so that errors mean something)
 
 - ``unetlib.geo.predict_scene``: tiles read from disk as they are needed, written at once;
 - whole scene in memory: read every band, ``unetlib.tiling.predict_tiled``, write;
-- MONAI's ``sliding_window_inference`` on the scene in memory (Gaussian blending), write.
+- MONAI's ``sliding_window_inference`` on the scene in memory (Gaussian blending, windows
+  overlapping by 0.25 and by 0.5), write.
 
 Each runs in its own process so that its peak resident memory (``ru_maxrss``) is its own. The
 error of each is the share of valid pixels whose class differs from one pass of the network
@@ -34,7 +35,9 @@ import torch
 from _results import machine, save_rows
 
 SIZE = 8000
-TILE, MARGIN = 256, 32
+# MONAI's windows overlap by a share of the window; its error falls as the overlap grows.
+OVERLAP = {"monai sliding window, overlap 0.25": 0.25, "monai sliding window, overlap 0.5": 0.5}
+TILE, MARGIN = 512, 32
 
 
 def build_scene(path: Path, size: int = SIZE) -> None:
@@ -88,10 +91,12 @@ def run(method: str, scene_path: str, checkpoint: str, output: str) -> dict:
 
     state = load_checkpoint(checkpoint)
     model, mean, std = state["model"].eval(), state["data"]["mean"], state["data"]["std"]
+    # Channels-last memory for every method (about twice as fast on CPUs): predict_scene's default.
+    model.to(memory_format=torch.channels_last)
     start = time.perf_counter()
     with Scene(scene_path) as scene:
         if method == "predict_scene":
-            predict_scene(model, scene, output, mean, std, tile_size=TILE, margin=MARGIN, progress=False)
+            predict_scene(model, scene, output, mean, std, tile_size=TILE, margin=MARGIN, batch_size=1, progress=False)
         else:
             pixels, valid = scene.read()
             inputs = normalise_bands(pixels, valid, mean, std)
@@ -99,13 +104,13 @@ def run(method: str, scene_path: str, checkpoint: str, output: str) -> dict:
             if method == "in memory":
                 from unetlib.tiling import predict_tiled
 
-                logits = predict_tiled(model, inputs, tile_size=TILE, margin=MARGIN, progress=False)
+                logits = predict_tiled(model, inputs, tile_size=TILE, margin=MARGIN, batch_size=1, progress=False)
             else:
                 from monai.inferers import sliding_window_inference
 
                 with torch.inference_mode():
                     logits = sliding_window_inference(
-                        torch.from_numpy(inputs)[None], (TILE, TILE), 4, model, overlap=0.25, mode="gaussian"
+                        torch.from_numpy(inputs)[None], (TILE, TILE), 1, model, overlap=OVERLAP[method], mode="gaussian"
                     )[0]
             classes = np.where(valid, logits.argmax(0).numpy(), NODATA_CLASS).astype(np.uint8)
             write_raster(output, classes, scene, nodata=NODATA_CLASS)
@@ -157,7 +162,7 @@ def main() -> None:
     print(f"built {scene_path} ({scene_path.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - start:.0f} s")
     network(checkpoint)
     rows = []
-    for method in ("predict_scene", "in memory", "monai sliding window"):
+    for method in ("predict_scene", "in memory", *OVERLAP):
         output = work / f"{method.replace(' ', '_')}.tif"
         child = [sys.executable, __file__, "--child", method, str(scene_path), str(checkpoint), str(output)]
         result = json.loads(
@@ -167,7 +172,7 @@ def main() -> None:
         row = {
             "benchmark": "geo_scene",
             "method": method,
-            "scene": f"{args.size} x {args.size} x 6 float32 GeoTIFF, deflate, 256 tiles",
+            "scene": f"{args.size} x {args.size} x 6 float32 GeoTIFF, deflate, 256 x 256 blocks",
             "tile": TILE,
             "margin": MARGIN,
             "seconds": round(result["seconds"], 1),

@@ -94,8 +94,9 @@ SECTIONS = [
         "GeoTIFF built from the real Landsat scene, written as a class GeoTIFF, three ways, each in a fresh "
         "process with its own peak resident memory: `unetlib.geo.predict_scene` (tiles read from disk and "
         "written as they are done), the whole scene read into memory and tiled with `predict_tiled`, and "
-        "MONAI's `sliding_window_inference` (Gaussian blending, overlap 0.25) on the scene in memory. Tiles "
-        "of 256 with a 32-pixel margin (predict_scene, in memory). *error_vs_one_pass*: the share of valid "
+        "MONAI's `sliding_window_inference` (Gaussian blending, windows overlapping by 0.25 or 0.5) on the "
+        "scene in memory. Tiles of 512 with a 32-pixel margin (predict_scene, in memory; MONAI's windows are "
+        "512 too). *error_vs_one_pass*: the share of valid "
         "pixels, in a central 1024 x 1024 window, whose class differs from one untiled pass of the network. "
         "Goals: at least 1.2 Mpx/s end to end, peak memory at most 1 GB.",
     ),

@@ -339,12 +339,18 @@ def seeded_model(padding: str) -> UNet:
 
 
 @needs_landsat
+@pytest.mark.parametrize("channels_last", [False, True], ids=["contiguous", "channels-last"])
 @pytest.mark.parametrize("padding, tile_size, margin", [("same", 64, 12), ("valid", 92, None)])
-def test_predict_scene_equals_predict_tiled_in_memory(small_band_paths, tmp_path, padding, tile_size, margin):
+def test_predict_scene_equals_predict_tiled_in_memory(
+    small_band_paths, tmp_path, padding, tile_size, margin, channels_last
+):
     model, codes = seeded_model(padding), np.array([3, 1, 4, 15, 9, 2, 6])
     with geo.Scene(small_band_paths) as scene:
         pixels, valid = scene.read()
         mean, std = geo.band_statistics(pixels, valid)
+        # The reference first, with the model as built (channels-last would convert it).
+        inputs = geo.normalise_bands(pixels, valid, mean, std)
+        logits = predict_tiled(model, inputs, tile_size=tile_size, margin=margin, batch_size=3, progress=False)
         written = geo.predict_scene(
             model,
             scene,
@@ -357,10 +363,9 @@ def test_predict_scene_equals_predict_tiled_in_memory(small_band_paths, tmp_path
             class_values=codes,
             probabilities=tmp_path / "probabilities.tif",
             progress=False,
+            channels_last=channels_last,
         )
         grid = (scene.crs, scene.transform, scene.width, scene.height)
-    inputs = geo.normalise_bands(pixels, valid, mean, std)
-    logits = predict_tiled(model, inputs, tile_size=tile_size, margin=margin, batch_size=3, progress=False)
     assert 0.2 < valid.mean() < 0.8  # the window holds both data and the nodata frame
     with rasterio.open(written) as out:
         assert (out.crs, out.transform, out.width, out.height) == grid
@@ -368,13 +373,16 @@ def test_predict_scene_equals_predict_tiled_in_memory(small_band_paths, tmp_path
         classes = out.read(1)
     expected = np.where(valid, codes[logits.argmax(0).numpy()], 255)
     assert len(np.unique(expected[valid])) >= 3  # the test model predicts several classes
-    np.testing.assert_array_equal(classes, expected)
+    if channels_last:  # another summation order: equal to rounding, a near-tie may flip
+        assert (classes == 255).sum() == (~valid).sum() and (classes[valid] == expected[valid]).mean() > 0.999
+    else:
+        np.testing.assert_array_equal(classes, expected)
     with rasterio.open(tmp_path / "probabilities.tif") as out:
         assert out.count == 7 and out.dtypes == ("float32",) * 7 and np.isnan(out.nodata)
         probabilities = out.read()
     np.testing.assert_allclose(probabilities[:, valid].sum(axis=0), 1.0, atol=1e-5)
     assert np.isnan(probabilities[:, ~valid]).all()
-    np.testing.assert_allclose(probabilities[:, valid], logits.softmax(0).numpy()[:, valid], atol=1e-5)
+    np.testing.assert_allclose(probabilities[:, valid], logits.softmax(0).numpy()[:, valid], atol=1e-4)
 
 
 @needs_landsat
