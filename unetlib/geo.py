@@ -150,7 +150,8 @@ class Scene:
         ``window`` is a ``rasterio.windows.Window`` (default: the whole scene). Pixels
         outside ``valid`` keep their raw values (the nodata numbers): mask them before use.
         """
-        pixels = np.stack([file.read(band, window=window).astype(np.float32) for file, band in self._bands])
+        # All bands of a file in one read: a block is decompressed once, not once per band.
+        pixels = np.concatenate([file.read(window=window).astype(np.float32) for file in self._files])
         valid = np.isfinite(pixels).all(axis=0)
         for k, nodata in enumerate(self.nodata):
             if nodata is not None:
