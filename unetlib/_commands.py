@@ -217,7 +217,7 @@ def _scene_pairs(images: list[Path], masks, ignore_index: int, class_values=None
     for image, mask in zip(images, masks):
         with geo.Scene(image) as scene:
             pixels, valid = scene.read()
-            labels = geo.read_labels(mask, scene, class_values, ignore_index)
+            labels = geo.read_labels(mask, scene, class_values, ignore_index, valid=valid)
         pairs.append((pixels, valid, labels))
     counts = {len(pixels) for pixels, _, _ in pairs}
     if len(counts) > 1:
@@ -249,6 +249,10 @@ def _prepare_scenes(args, recipe, config, images: list[Path]) -> Prepared:
 
     ignore = DEFAULT_IGNORE_INDEX if config.ignore_index is None else config.ignore_index
     train, class_values = _scene_pairs(images, args.masks, ignore)
+    if len(class_values) < 2:
+        raise ValueError(
+            f"--masks: the label rasters hold one class ({class_values}): a segmentation needs two or more"
+        )
     val = None
     if args.val_images is not None:
         val, _ = _scene_pairs(
@@ -272,10 +276,6 @@ def _prepare_scenes(args, recipe, config, images: list[Path]) -> Prepared:
         else RandomCrops(*chips(val), crop=recipe.crop, samples=max(8, batch), augment=False, seed=seed + 1, fixed=True)
     )
     bands = len(train[0][0])
-    if len(class_values) < 2:
-        raise ValueError(
-            f"--masks: the label rasters hold one class ({class_values}): a segmentation needs two or more"
-        )
     settings = {
         "geo": True,
         "normalise": "band-statistics",

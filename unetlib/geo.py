@@ -192,7 +192,7 @@ class Scene:
         return f"Scene({self.count} bands, {self.width} x {self.height} pixels, {self.crs}, {len(self.paths)} file(s))"
 
 
-def read_labels(path, scene: Scene, classes, ignore_index: int = NODATA_CLASS) -> np.ndarray:
+def read_labels(path, scene: Scene, classes, ignore_index: int = NODATA_CLASS, valid=None) -> np.ndarray:
     """A label raster as ``(H, W)`` int64 class indices on ``scene``'s grid.
 
     Class ``k`` is the pixels whose value is ``classes[k]``. Pixels that are the label raster's
@@ -204,6 +204,8 @@ def read_labels(path, scene: Scene, classes, ignore_index: int = NODATA_CLASS) -
         scene: the :class:`Scene` the labels belong to.
         classes: the label values, in class order (e.g. ``[1, 2, ..., 7]``).
         ignore_index: the value of ignored pixels (not one of the class indices).
+        valid: the scene's ``(H, W)`` valid mask when it has been read already
+            (:meth:`Scene.read`); by default the scene is read for it.
 
     Raises:
         ValueError: another grid (named), or label values that are neither classes nor nodata.
@@ -217,7 +219,8 @@ def read_labels(path, scene: Scene, classes, ignore_index: int = NODATA_CLASS) -
     with rasterio.open(path) as labels:
         check_same_grid(scene, labels, "scene", f"labels {path}")
         values, nodata = labels.read(1), labels.nodata
-    _, valid = scene.read()
+    if valid is None:
+        _, valid = scene.read()
     known = _is_nodata(values, nodata)
     result = np.full(values.shape, ignore_index, np.int64)
     for index, value in enumerate(classes):

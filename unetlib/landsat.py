@@ -78,7 +78,7 @@ def load_landsat(folder=None, with_frame: bool = False) -> tuple[Scene, np.ndarr
         with Scene(folder / "strata.tif") as label_scene:  # valid wherever the map itself has a label
             labels = read_labels(folder / "strata.tif", label_scene, classes=codes)
     else:
-        labels = read_labels(folder / "strata.tif", scene, classes=codes)
+        labels = read_labels(folder / "strata.tif", scene, classes=codes, valid=valid)
     return scene, pixels, valid, labels
 
 

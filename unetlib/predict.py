@@ -121,12 +121,8 @@ def _segment_scene(model, settings: dict, source: Path, target: Path, args) -> N
     """Segment one GeoTIFF scene from disk into a class GeoTIFF on its grid (the label codes kept)."""
     from unetlib.geo import Scene, predict_scene
 
+    # predict_scene refuses a scene whose band count is not the network's, naming both.
     with Scene(source) as scene:
-        if scene.count != model.in_channels:
-            raise ValueError(
-                f"--input {source} has {scene.count} bands, but the network was trained on scenes of "
-                f"{model.in_channels}: give a scene with the same bands, in the same order"
-            )
         predict_scene(
             model,
             scene,
