@@ -53,8 +53,8 @@ def learn_kernels(
     The convolution is linear in its weights, so this is least squares and has one answer;
     gradient descent (with Nesterov momentum) walks to it from random weights. It gets there in
     a few hundred steps when the inputs are standardised (zero mean, unit variance): otherwise
-    a photograph's mean brightness dominates the gradient and the fine detail of the kernel is
-    learned very slowly.
+    the problem is ill-conditioned (Chapter 3 measures its condition number) and the directions
+    of smallest curvature, the fine detail of the kernel, are learned very slowly.
 
     Runs in float64 on the CPU, seeded: the same call gives the same kernels bit for bit.
 
