@@ -213,7 +213,7 @@ def test_chapter_1_shows_animation_sobel_figures_and_timing_table(server, browse
     colab = page.locator("a[href*='colab.research.google.com']")
     assert colab.count() >= 1 and colab.first.get_attribute("href").endswith("notebooks/01_convolution.ipynb")
     # Solutions are hidden until the reader asks for them.
-    hidden = page.locator("details.hide.above-input")
+    hidden = page.locator("details.hide.above-input", has_text="Show the solution")
     assert hidden.count() == 3 and all(not d.evaluate("e => e.open") for d in hidden.all())
     page.close()
     # A phone-width view, for looking at (issue: figures readable on a phone).
@@ -241,7 +241,7 @@ def _one_figure_each(page, *described: str) -> None:
 
 
 def _solutions_hidden_then_open(page, path: str, expected: int) -> None:
-    hidden = page.locator("details.hide.above-input")
+    hidden = page.locator("details.hide.above-input", has_text="Show the solution")
     assert hidden.count() == expected, f"{path}: {hidden.count()} hidden solutions, expected {expected}"
     assert all(not d.evaluate("e => e.open") for d in hidden.all()), f"{path}: a solution starts open"
     hidden.first.locator("summary").click()
@@ -385,7 +385,7 @@ def test_every_chapter_fits_a_phone_screen(server, browser):
     assert len(chapters) == len(list((ROOT / "notebooks").glob("[0-9][0-9]_*.md")))  # every chapter
     for path in chapters:
         phone = PageVisit(browser, server, path, width=390)
-        phone.page.screenshot(path=str(SCREENSHOTS / f"phone_{Path(path).stem}.png"), full_page=False)
+        phone.page.screenshot(path=str(SCREENSHOTS / f"phone_{Path(path).stem}.png"), full_page=True)
         overflow = phone.page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} is {overflow} px wider than a 390 px phone screen"
         too_wide = phone.page.eval_on_selector_all(
@@ -396,6 +396,29 @@ def test_every_chapter_fits_a_phone_screen(server, browser):
         assert too_wide == [], f"{path}: figures wider than the screen: {too_wide}"
         assert phone.errors == [], f"{path}: {phone.errors}"
         phone.page.close()
+
+
+def test_no_answer_shows_before_the_reader_asks(server, browser):
+    """A solution and its check's verdict stay folded until opened; the checkers' API page shows
+    wrong answers and their feedback, never a working solution."""
+    chapters = [p for p in _pages() if p.startswith("notebooks/")]
+    for path in chapters:
+        visit = PageVisit(browser, server, path)
+        page = visit.page
+        verdicts = page.locator("main pre", has_text="Correct:")
+        shown = [v.inner_text()[:60] for v in verdicts.all() if v.is_visible()]
+        assert shown == [], f"{path}: a solution's verdict is visible before it is asked for: {shown}"
+        folded = page.locator("details.hide.above-input")
+        for fold in folded.all():
+            fold.locator("summary").click()
+        if folded.count():  # opened, the solutions and their verdicts are there
+            assert any(v.is_visible() for v in verdicts.all()), f"{path}: no verdict inside the solutions"
+        page.close()
+    api = PageVisit(browser, server, "book/api/exercises.html").page
+    examples = api.locator("main pre", has_text=">>> check_")
+    assert examples.count() >= 10
+    assert all("Correct:" not in text for text in examples.all_inner_texts())
+    api.close()
 
 
 def test_search_finds_transposed_convolution(server, browser):

@@ -72,7 +72,7 @@ def test_check_conv2d_accepts_a_correct_answer():
 @pytest.mark.parametrize(
     "answer, hint",
     [
-        (lambda image, kernel: None, "returned None: did you forget the `return`"),
+        (lambda image, kernel: None, "returned None: does it end with a return line"),
         (lambda image, kernel: 1 / 0, "raised ZeroDivisionError"),
         (lambda image, kernel: image.copy(), "your output is 5x5 but should be 3x3.*did you pad"),
         (lambda image, kernel: correct_conv2d(image, kernel[::-1, ::-1]), "you flipped the kernel"),
@@ -276,7 +276,7 @@ def test_check_up_forward():
         return up.conv(torch.cat([F.pad(skip, (-trim,) * 4), x], dim=1))
 
     assert check_up_forward(by_hand).passed
-    assert "did you forget the `return`" in check_up_forward(lambda up, x, skip: None).message
+    assert "does it end with a return line" in check_up_forward(lambda up, x, skip: None).message
     assert "crop the skip" in check_up_forward(lambda up, x, skip: up.conv(torch.cat([skip, up.up(x)], 1))).message
 
     def corner(up, x, skip):
@@ -328,7 +328,7 @@ def test_the_meta_device_finds_the_sizes_real_tensors_find():
 def test_check_is_valid_size():
     reference = {depth: _sizes_by_running(depth, 400) for depth in (1, 2, 3, 4)}
     assert check_is_valid_size(lambda size, depth: size in reference[depth]).passed
-    assert "did you forget the `return`" in check_is_valid_size(lambda size, depth: None).message
+    assert "does it end with a return line" in check_is_valid_size(lambda size, depth: None).message
     assert "too small" in check_is_valid_size(lambda size, depth: size % 2**depth == 0).message
     assert "it works" in check_is_valid_size(lambda size, depth: size in reference[depth] and size > 200).message
 
@@ -349,7 +349,7 @@ def test_check_unet_output_size():
         "loses 4 pixels per level too"
         in check_unet_output_size(lambda s, d: cache.setdefault((s, d), by_running(s, d)) + 4 * d).message
     )
-    assert "did you forget the `return`" in check_unet_output_size(lambda s, d: None).message
+    assert "does it end with a return line" in check_unet_output_size(lambda s, d: None).message
 
 
 # ---- Chapter 8 -------------------------------------------------------------------------------
@@ -365,7 +365,7 @@ def test_check_mirror_pad():
     assert "repeat the edge pixel" in check_mirror_pad(lambda row, pad: np.pad(row, pad, mode="symmetric")).message
     assert "zeros" in check_mirror_pad(lambda row, pad: np.pad(row, pad)).message
     assert "should have" in check_mirror_pad(lambda row, pad: row).message
-    assert "did you forget the `return`" in check_mirror_pad(lambda row, pad: None).message
+    assert "does it end with a return line" in check_mirror_pad(lambda row, pad: None).message
 
 
 def test_check_valid_margin():
@@ -456,7 +456,7 @@ def test_check_linear_to_conv1x1():
         in check_linear_to_conv1x1(lambda linear: torch.nn.Conv2d(linear.in_features, linear.out_features, 3)).message
     )
     assert "return an nn.Conv2d" in check_linear_to_conv1x1(lambda linear: linear).message
-    assert "did you forget the `return`" in check_linear_to_conv1x1(lambda linear: None).message
+    assert "does it end with a return line" in check_linear_to_conv1x1(lambda linear: None).message
 
 
 def test_check_fc_to_conv():

@@ -6,10 +6,12 @@ with a hint naming the likely mistake ("your output is 3x3 but should be 5x5: di
 One module per chapter; every check is importable from here.
 
 Example:
+    A wrong answer, and what the check says:
+
     >>> from unetlib.kernels import sobel_horizontal
-    >>> check_sobel_horizontal(sobel_horizontal())
-    Correct: your kernel finds horizontal edges, brighter-below positive, like
-        sobel_horizontal().
+    >>> check_sobel_horizontal(-sobel_horizontal())
+    Not yet: your kernel finds horizontal edges with the wrong sign: brighter
+        *below* should give a positive response; swap the top and bottom rows
 """
 
 from unetlib.exercises._common import CheckResult

@@ -38,7 +38,7 @@ def _call(function: Callable, *args, number: bool = False) -> tuple[np.ndarray |
     except Exception as error:  # the reader's code may raise anything; report it, do not crash
         return None, f"your function raised {type(error).__name__}: {error}"
     if result is None:
-        return None, "your function returned None: did you forget the `return` line?"
+        return None, "your function returned None: does it end with a return line?"
     array, problem = _as_numbers(result, "your function returned")
     if problem:
         return None, problem

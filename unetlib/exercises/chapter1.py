@@ -1,10 +1,12 @@
 """Chapter 1's exercises: your own conv2d, keeping the size, the horizontal Sobel kernel.
 
 Example:
+    A wrong answer, and what the check says (the solution is in the chapter):
+
     >>> from unetlib.kernels import sobel_horizontal
-    >>> check_sobel_horizontal(sobel_horizontal())
-    Correct: your kernel finds horizontal edges, brighter-below positive, like
-        sobel_horizontal().
+    >>> check_sobel_horizontal(-sobel_horizontal())
+    Not yet: your kernel finds horizontal edges with the wrong sign: brighter
+        *below* should give a positive response; swap the top and bottom rows
 """
 
 from __future__ import annotations

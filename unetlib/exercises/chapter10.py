@@ -3,8 +3,11 @@ counts, decoding a colour mask with a palette, class-weighted cross-entropy by h
 ablation to predict before reading its measurement.
 
 Example:
-    >>> check_class_weights(lambda counts: np.median(counts[counts > 0]) / np.where(counts > 0, counts, np.inf))
-    Correct: your weights are median(f) / f, and 0 for an absent class.
+    A wrong answer, and what the check says:
+
+    >>> check_class_weights(lambda counts: 1 / counts)
+    Not yet: for counts [600, 300, 100] you give [0.0017, 0.0033, 0.01]:
+        expected [0.5, 1.0, 3.0]
 """
 
 from __future__ import annotations

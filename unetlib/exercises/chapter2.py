@@ -1,8 +1,12 @@
 """Chapter 2's exercises: the output-size formula, "same" padding, dilating a kernel.
 
 Example:
-    >>> check_same_padding(lambda kernel_size, dilation: dilation * (kernel_size - 1) // 2)
-    Correct: with that padding every odd kernel and dilation keeps the size.
+    A wrong answer, and what the check says:
+
+    >>> check_same_padding(lambda kernel_size, dilation: kernel_size // 2)
+    Not yet: for kernel 3, dilation 2 your padding 1 turns 16 pixels into 14: a
+        dilated kernel spans d * (k - 1) + 1 pixels: pad half of what it
+        overhangs
 """
 
 from __future__ import annotations

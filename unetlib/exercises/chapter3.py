@@ -1,8 +1,11 @@
 """Chapter 3's exercises: counting parameters, multi-channel convolution, a mystery kernel.
 
 Example:
-    >>> check_parameter_count(lambda c_in, c_out, k, bias: c_out * c_in * k * k + (c_out if bias else 0))
-    Correct: your count matches nn.Conv2d's parameters in every case.
+    A wrong answer, and what the check says:
+
+    >>> check_parameter_count(lambda c_in, c_out, k, bias: c_out * c_in * k * k)
+    Not yet: nn.Conv2d(1, 1, 1, bias=True) has 2 parameters, you count 1: add
+        the bias, one number per output channel
 """
 
 from __future__ import annotations

@@ -2,8 +2,11 @@
 the size of a dense prediction map, and cross-entropy from logits.
 
 Example:
-    >>> check_dense_output_size(lambda n: ((n - 2) // 2 - 2) // 2 - 1)
-    Correct: your formula gives the dense map's size for every canvas.
+    A wrong answer, and what the check says:
+
+    >>> check_dense_output_size(lambda n: n // 4)
+    Not yet: for a 14-pixel canvas you give 3, the network gives 1: each 3x3
+        conv removes 2 pixels, each pool halves (rounding down)
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ def _run(function: Callable, *args) -> tuple[object, str | None]:
     except Exception as error:  # the reader's code may raise anything; report it
         return None, f"your function raised {type(error).__name__}: {error}"
     if result is None:
-        return None, "your function returned None: did you forget the `return` line?"
+        return None, "your function returned None: does it end with a return line?"
     if not isinstance(result, nn.Conv2d):
         return None, f"return an nn.Conv2d, got {type(result).__name__}"
     return result, None

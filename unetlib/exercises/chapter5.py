@@ -1,8 +1,11 @@
 """Chapter 5's exercises: the transposed output size, scatter-add by hand, choosing output_padding.
 
 Example:
-    >>> check_output_padding(lambda n, k, s, p: (n + 2 * p - k) % s)
-    Correct: with your output_padding every size comes back exactly.
+    A wrong answer, and what the check says:
+
+    >>> check_output_padding(lambda n, k, s, p: 0)
+    Not yet: for n=3, k=1, s=3, p=0 output_padding=0 gives 1 pixel, not 3: it is
+        what the strided convolution's floor threw away
 """
 
 from __future__ import annotations
@@ -108,7 +111,7 @@ def check_output_padding(function: Callable[[int, int, int, int], int]) -> Check
         if got.shape != () or back != n:
             return CheckResult(
                 False,
-                f"for n={n}, k={k}, s={s}, p={p} output_padding={_show(got)} gives {back} "
-                f"pixels, not {n}: it is what the strided convolution's floor threw away",
+                f"for n={n}, k={k}, s={s}, p={p} output_padding={_show(got)} gives "
+                f"{back} pixel{'s' * (back != 1)}, not {n}: it is what the strided convolution's floor threw away",
             )
     return CheckResult(True, "with your output_padding every size comes back exactly.")

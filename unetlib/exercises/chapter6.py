@@ -1,8 +1,13 @@
 """Chapter 6's exercises: the up step's forward pass, valid input sizes, the output size.
 
 Example:
-    >>> check_up_forward(lambda up, x, skip: up(x, skip))
-    Correct: your forward pass equals Up.forward for every pair of maps.
+    A wrong answer, and what the check says:
+
+    >>> check_up_forward(lambda up, x, skip: torch.cat([skip, up.up(x)], dim=1))
+    Not yet: your function raised RuntimeError: Sizes of tensors must match
+        except in dimension 1. Expected size 16 but got size 12 for tensor
+        number 1 in the list.: crop the skip to the upsampled map's size before
+        torch.cat
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from unetlib.model import Up, output_size, valid_input_sizes
 
 __all__ = ["check_is_valid_size", "check_unet_output_size", "check_up_forward"]
 
-_RETURNED_NONE = "your function returned None: did you forget the `return` line?"
+_RETURNED_NONE = "your function returned None: does it end with a return line?"
 
 
 def check_up_forward(function: Callable[[Up, torch.Tensor, torch.Tensor], torch.Tensor]) -> CheckResult:

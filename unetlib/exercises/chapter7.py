@@ -2,8 +2,11 @@
 and matching predicted objects to true ones by IoU.
 
 Example:
-    >>> check_object_f1(lambda matched, predicted, true: 2 * matched / (predicted + true))
-    Correct: your F1 matches in every case.
+    A wrong answer, and what the check says:
+
+    >>> check_object_f1(lambda matched, predicted, true: matched / predicted)
+    Not yet: for 8 matched of 10 predicted and 9 true objects you give 0.8, F1
+        is 0.8421
 """
 
 from __future__ import annotations

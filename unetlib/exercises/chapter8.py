@@ -1,8 +1,11 @@
 """Chapter 8's exercises: mirror padding, a valid network's margin, counting tiles.
 
 Example:
-    >>> check_tile_count(lambda length, step: -(-length // step))
-    Correct: your count covers every image without a tile too many.
+    A wrong answer, and what the check says:
+
+    >>> check_tile_count(lambda length, step: length // step)
+    Not yet: 1 pixel with step 64: you say 0, it takes 1: the last, partial tile
+        is missing: round up
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ def check_tile_count(function: Callable[[int, int], int]) -> CheckResult:
                 else "tiles start at 0, step, 2 step, ... and must reach the last pixel"
             )
             return CheckResult(
-                False, f"{length} pixels with step {step}: you say {_show(got)}, it takes {expected}: {hint}"
+                False,
+                f"{length} pixel{'s' * (length != 1)} with step {step}: you say {_show(got)}, it takes {expected}: {hint}",
             )
     return CheckResult(True, "your count covers every image without a tile too many.")

@@ -1,8 +1,11 @@
 """Chapter 9's exercises: pixel error, cells from a membrane map, averaging over rotations.
 
 Example:
-    >>> check_pixel_error(lambda prediction, truth: (prediction != truth).mean())
-    Correct: your pixel error matches in every case.
+    A wrong answer, and what the check says:
+
+    >>> check_pixel_error(lambda prediction, truth: (prediction == truth).mean())
+    Not yet: you give 0.857143, which is the accuracy (pixels that agree); the
+        error is the fraction that differ
 """
 
 from __future__ import annotations
