@@ -294,7 +294,7 @@ def test_chapter_6_trace_tables_figures_and_solutions(server, browser):
     trace = page.locator("table", has_text="skip cropped").inner_text()
     assert "572 x 572" in trace and "388 x 388" in trace
     assert page.locator("table", has_text="multiply-adds").count() == 1
-    assert page.locator("table", has_text="receptive field").count() == 1
+    assert page.locator("table", has_text="gradient through max-pool").count() == 1
     _one_figure_each(
         page,
         "56x56 square outlined",
