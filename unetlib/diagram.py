@@ -20,6 +20,11 @@ from unetlib.model import UNet, output_size, same_padded_size
 
 __all__ = ["ARROW_COLOURS", "draw_unet", "unet_stages"]
 
+# Text sizes in points: at the book's page width (a 10-inch figure shown about 7 inches wide)
+# these read at about the size of the body text's small print, not below it.
+_TEXT = 10
+_SIDE_TEXT = 9
+
 ARROW_COLOURS = {
     "conv 3x3, ReLU": "#1f4e9c",
     "copy and crop": "#8c8c8c",
@@ -102,7 +107,7 @@ def draw_unet(model: UNet, input_size: int, figsize: tuple[float, float] = (10.0
     last_end = _draw_expanding_path(drawing, stages, model.depth, right_edges, bottom_x)
     out_x = _draw_output(drawing, model.num_classes, stages[-1][-1][1], last_end)
     handles = [plt.Line2D([], [], color=colour, lw=2, label=name) for name, colour in ARROW_COLOURS.items()]
-    ax.legend(handles=handles, loc="lower right", fontsize=7, frameon=False)
+    ax.legend(handles=handles, loc="lower right", fontsize=_TEXT, frameon=False)
     ax.set_xlim(-0.3, out_x + 0.6)
     ax.set_ylim(drawing.top_of_level[-1] - 1.1, 0.3)
     ax.set_axis_off()
@@ -117,7 +122,7 @@ class _Drawing:
     on a log scale; the levels' rows lie 1.25 apart, ``gap`` separates neighbouring bars.
     """
 
-    gap = 0.28
+    gap = 0.34
 
     def __init__(self, ax, stages: list[list[tuple[int, int]]], depth: int):
         self.ax = ax
@@ -142,9 +147,9 @@ class _Drawing:
         w, h = self.bar_width(channels), self.height(side)
         self.ax.add_patch(plt.Rectangle((x, top - h), w, h, facecolor=face, edgecolor="black", lw=0.8))
         if label == "left":  # beside the bar, clear of the pooling arrow that arrives at its top
-            self.ax.text(x - 0.03, top - 0.02, str(channels), ha="right", va="top", fontsize=7)
+            self.ax.text(x - 0.03, top - 0.02, str(channels), ha="right", va="top", fontsize=_TEXT)
         elif label == "top":
-            self.ax.text(x + w / 2, top + 0.04, str(channels), ha="center", va="bottom", fontsize=7)
+            self.ax.text(x + w / 2, top + 0.04, str(channels), ha="center", va="bottom", fontsize=_TEXT)
         return w, h
 
     def level(self, maps, x: float, level: int, skip: tuple[int, int] | None = None) -> float:
@@ -153,11 +158,17 @@ class _Drawing:
         if skip is not None:  # the copied map, concatenated with the first map of the row
             w, _ = self.bar(x, top, skip[0], skip[1], face="white", label=None)
             pair = w + self.bar_width(maps[0][0])
-            ax.text(x + pair / 2, top + 0.04, f"{skip[0]}+{maps[0][0]}", ha="center", va="bottom", fontsize=7)
+            # Two lines, so that the sum stays clear of the next bar's label.
+            ax.text(x + pair / 2, top + 0.04, f"{skip[0]}\n+{maps[0][0]}", ha="center", va="bottom", fontsize=_TEXT)
             x += w
         previous = None
         for index, (channels, side) in enumerate(maps):
-            label = None if skip is not None and index == 0 else "left" if index == 0 and level > 0 else "top"
+            # A count is written where it changes: a second convolution keeps its first's channels.
+            shown_before = maps[0][0] + skip[0] if skip is not None and index == 1 else maps[index - 1][0]
+            repeated = index > 0 and channels == shown_before
+            label = (
+                None if (skip is not None and index == 0) or repeated else "left" if index == 0 and level > 0 else "top"
+            )
             w, h = self.bar(x, top, channels, side, label=label)
             if index in (0, len(maps) - 1):
                 ax.text(
@@ -166,7 +177,7 @@ class _Drawing:
                     f"{side}\u00b2",
                     ha="right",
                     va="bottom",
-                    fontsize=6,
+                    fontsize=_SIDE_TEXT,
                     rotation=90,
                 )
             if previous is not None:
@@ -265,7 +276,7 @@ def _draw_output(drawing: _Drawing, num_classes: int, out_side: int, last_end: f
         str(num_classes),
         ha="center",
         va="bottom",
-        fontsize=7,
+        fontsize=_TEXT,
     )
     drawing.arrow(last_end + 0.02, top - h / 2, out_x, top - h / 2, "conv 1x1")
     return out_x
