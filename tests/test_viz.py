@@ -213,3 +213,17 @@ def test_no_function_of_the_figures_is_longer_than_a_screen():
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef):
                 assert node.end_lineno - node.lineno + 1 <= 80, f"{module}: {node.name} is longer than 80 lines"
+
+
+def test_show_images_shared_scale_gives_one_colour_scale_for_compared_panels():
+    bright, dim = np.linspace(0, 1, 16).reshape(4, 4), np.linspace(0, 0.1, 16).reshape(4, 4)
+    own = show_images([bright, dim])
+    assert own.axes[1].images[0].get_clim() == pytest.approx((0, 0.1))
+    shared = show_images([bright, dim], shared_scale=True)
+    assert [ax.images[0].get_clim() for ax in shared.axes] == [pytest.approx((0, 1))] * 2
+    signed = show_images([bright - 0.5, (dim - 0.05)], symmetric=True, shared_scale=True)
+    limits = [ax.images[0].get_clim() for ax in signed.axes]
+    assert limits[0] == limits[1] and limits[0][1] == pytest.approx(-limits[0][0]) and limits[0][1] > 0.4
+    with pytest.raises(TypeError, match="shared_scale"):
+        show_images([bright], shared_scale="yes")
+    plt.close("all")

@@ -62,8 +62,9 @@ def show_images(
     size: float = 3.0,
     cmap: str = "gray",
     symmetric: Sequence[bool] | bool = False,
+    shared_scale: bool = False,
 ) -> Figure:
-    """Show images side by side, each with its own colour scale and no axes ticks.
+    """Show images side by side, each with its own colour scale (or one for all) and no ticks.
 
     Args:
         images: 2-D (grey) or ``(H, W, 3)`` (RGB) arrays.
@@ -76,31 +77,44 @@ def show_images(
             looks neutral. The scale ends at the 99.5th percentile of the absolute values, so
             that a few extreme pixels do not wash out the rest. One flag for all images, or
             one per image.
+        shared_scale: one colour scale for every grey image, so that panels meant to be compared
+            are: the same colour means the same value in each (the symmetric scale's end is
+            then taken over all the symmetric images together).
 
     Returns:
         The Matplotlib figure.
     """
     images = _image_list(images)
+    shared_scale = boolean(shared_scale, "shared_scale")
     titles = _names(titles, "titles", len(images), "image")
     flags = _flags(symmetric, len(images))
     ncols = min(len(images), 4) if ncols is None else integer(ncols, "ncols", minimum=1, hint=" (images per row)")
     size = number(size, "size", above=0, hint=" (inches)")
     nrows = -(-len(images) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    signed = [image for image, flag in zip(images, flags) if flag]
+    grey = [image for image, flag in zip(images, flags) if not flag and image.ndim == 2]
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index >= len(images):
             continue
         image = images[index]
         if flags[index]:
-            limit = float(np.percentile(np.abs(image), 99.5)) or float(np.abs(image).max()) or 1.0
+            limit = _symmetric_limit(np.concatenate([i.ravel() for i in signed]) if shared_scale else image)
             ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        elif shared_scale and image.ndim == 2:
+            ax.imshow(image, cmap=cmap, vmin=min(i.min() for i in grey), vmax=max(i.max() for i in grey))
         else:
             ax.imshow(image, cmap=cmap if image.ndim == 2 else None)
         if titles is not None:
             ax.set_title(titles[index])
     fig.tight_layout()
     return fig
+
+
+def _symmetric_limit(values: np.ndarray) -> float:
+    """The end of a colour scale centred on zero: the 99.5th percentile of the absolute values."""
+    return float(np.percentile(np.abs(values), 99.5)) or float(np.abs(values).max()) or 1.0
 
 
 def _image_list(images) -> list[np.ndarray]:
@@ -596,7 +610,7 @@ def _draw_stamps(ax: Axes, counts: np.ndarray, padding: int, stamp: tuple[int, i
                 str(count),
                 ha="center",
                 va="center",
-                fontsize=7,
+                fontsize=9,
                 color="white" if count >= 3 else "black",
             )
     top, left, side = stamp
@@ -653,7 +667,7 @@ def show_weight_tensor(
             for (r, c), value in np.ndenumerate(kernel):
                 # + 0.0 prints -0.0 as 0; white text on the darkest cells stays readable.
                 colour = "white" if abs(value) > 0.6 * limit else "black"
-                ax.text(c, r, f"{value + 0.0:.2g}", ha="center", va="center", fontsize=7, color=colour)
+                ax.text(c, r, f"{value + 0.0:.2g}", ha="center", va="center", fontsize=9, color=colour)
         ax.set_xticks([])
         ax.set_yticks([])
         if o == 0:
