@@ -53,8 +53,8 @@ SECTIONS = [
         "profile_chapters.py",
         "The work of Chapter 7's and Chapter 9's expensive cells, run with the chapters' own functions, "
         "every second charged to one part (exclusively: a nested part's time is not counted twice). "
-        "*before*: what the chapters trained until they were made fast (Chapter 7: 360 steps per run, no "
-        "batch norm, constant learning rate, 3 runs; Chapter 9: 480 steps); *after*: what they train now "
+        "*before*: a longer, plainer training (Chapter 7: 360 steps per run, no "
+        "batch norm, constant learning rate, 3 runs; Chapter 9: 480 steps); *after*: what the chapters train "
         "(Chapter 7: 96 steps per run with batch norm, warm-up + cosine and channels-last memory, 3 runs, "
         "the other seeds read from a results file; Chapter 9: 192 steps). Seconds are for one run.",
     ),
@@ -77,12 +77,12 @@ SECTIONS = [
     ),
     (
         "training",
-        "Time to quality: Chapter 7's recipe, old and new training",
+        "Time to quality: Chapter 7's recipe, trained two ways",
         "bench_training.py",
         "Seconds of training (scoring not counted) until the paper's recipe of Chapter 7 reaches each target "
         "on the 5 held-out BBBC039 images, scored after every epoch; *old* trains without batch norm at a "
         "constant rate 1e-3 in NCHW memory, *new* with batch norm, warm-up + cosine to 3e-3 and "
-        "channels-last, as the chapter now does. Both in one run, one seed each: the new recipe's held-out "
+        "channels-last, as Chapter 7 trains. Both in one run, one seed each: the *new* training's held-out "
         "scores swing from epoch to epoch before they settle (the script prints them), so where it crosses a "
         "target is one draw, not a ranking. Chapter 7 compares the recipes over three seeds.",
     ),
