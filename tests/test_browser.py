@@ -442,7 +442,7 @@ def test_chapter_10_results_table_figures_and_solutions(server, browser):
     assert len(re.findall(r"seed \d", test_tile)) == 3  # the test tile, once per seed
     _one_figure_each(
         page,
-        "beside its mask painted in the",
+        "beside its mask painted in five display colours",
         "share of labelled pixels per class",
         "Grouped bars of the IoU",
         "Mean IoU on the validation tile against training steps",
