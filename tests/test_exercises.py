@@ -46,7 +46,7 @@ from unetlib.exercises import (
     check_transpose_output_size,
     check_unet_output_size,
     check_up_forward,
-    check_valid_margin,
+    check_tile_step,
     mystery_pairs,
     output_size_cases,
 )
@@ -368,17 +368,19 @@ def test_check_mirror_pad():
     assert "does it end with a return line" in check_mirror_pad(lambda row, pad: None).message
 
 
-def test_check_valid_margin():
-    from unetlib.model import UNet
+def test_check_tile_step():
+    def by_search(out, depth):  # the largest multiple of 2**depth not above out, by search
+        return max(step for step in range(1, out + 1) if step % 2**depth == 0)
 
-    def by_running(tile, depth):  # run a tiny network and halve what it loses
-        with torch.no_grad():
-            out = UNet(1, 1, depth=depth, base_channels=1)(torch.zeros(1, 1, tile, tile)).shape[-1]
-        return (tile - out) // 2
-
-    assert check_valid_margin(by_running).passed
-    assert "halve it" in check_valid_margin(lambda tile, depth: 2 * by_running(tile, depth)).message
-    assert "the margin is" in check_valid_margin(lambda tile, depth: 92).message
+    assert check_tile_step(by_search).passed
+    assert check_tile_step(lambda out, depth: by_search(out, depth) // 2**depth * 2**depth).passed
+    wrong_grid = check_tile_step(lambda out, depth: out)
+    assert not wrong_grid.passed and "not a multiple of 2 ** 4 = 16" in wrong_grid.message
+    too_far = check_tile_step(lambda out, depth: out + 2**depth)
+    assert not too_far.passed and "no tile predicts" in too_far.message
+    too_close = check_tile_step(lambda out, depth: 2**depth)
+    assert not too_close.passed and "a larger multiple" in too_close.message
+    assert "does it end with a return line" in check_tile_step(lambda out, depth: None).message
 
 
 def test_check_tile_count():
@@ -673,7 +675,7 @@ NUMBER_CHECKS = [
     "check_dice",
     "check_border_weight",
     "check_object_f1",
-    "check_valid_margin",
+    "check_tile_step",
     "check_tile_count",
     "check_pixel_error",
 ]

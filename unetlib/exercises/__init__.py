@@ -38,7 +38,7 @@ from unetlib.exercises.chapter7 import (
     check_object_f1,
     check_object_matching,
 )
-from unetlib.exercises.chapter8 import check_mirror_pad, check_tile_count, check_valid_margin
+from unetlib.exercises.chapter8 import check_mirror_pad, check_tile_count, check_tile_step
 from unetlib.exercises.chapter9 import check_cells_from_membranes, check_dihedral_average, check_pixel_error
 from unetlib.exercises.chapter10 import (
     check_ablation_guess,
@@ -88,7 +88,7 @@ __all__ = [
     "check_transpose_output_size",
     "check_unet_output_size",
     "check_up_forward",
-    "check_valid_margin",
+    "check_tile_step",
     "check_weighted_cross_entropy",
     "mystery_pairs",
     "output_size_cases",

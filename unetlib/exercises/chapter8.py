@@ -1,4 +1,4 @@
-"""Chapter 8's exercises: mirror padding, a valid network's margin, counting tiles.
+"""Chapter 8's exercises: mirror padding, the step between tiles, counting tiles.
 
 Example:
     A wrong answer, and what the check says:
@@ -18,7 +18,7 @@ import numpy as np
 from unetlib.exercises._common import CheckResult, _call, _show
 from unetlib.model import output_size, valid_input_sizes
 
-__all__ = ["check_mirror_pad", "check_tile_count", "check_valid_margin"]
+__all__ = ["check_mirror_pad", "check_tile_count", "check_tile_step"]
 
 
 def check_mirror_pad(function: Callable[[np.ndarray, int], np.ndarray]) -> CheckResult:
@@ -47,26 +47,34 @@ def check_mirror_pad(function: Callable[[np.ndarray, int], np.ndarray]) -> Check
     return CheckResult(True, "your mirror padding equals np.pad(..., mode='reflect').")
 
 
-def check_valid_margin(function: Callable[[int, int], int]) -> CheckResult:
-    """Check a reader's ``function(tile_size, depth)``: the context a valid-padding U-Net needs
-    on each side of its output, ``(tile_size - output_size) / 2``, for valid tiles up to 700."""
-    for depth in (1, 2, 3, 4):
-        for tile in valid_input_sizes(depth, 1, 700)[:6]:
-            got, problem = _call(function, tile, depth, number=True)
-            if problem:
-                return CheckResult(False, problem)
-            expected = (tile - output_size(tile, depth)) // 2
-            if got.shape != () or got != expected:
-                hint = (
-                    "that is both sides together: halve it"
-                    if got == 2 * expected
-                    else "the margin is (tile - output) / 2; the output size comes from Chapter 6"
-                )
-                return CheckResult(
-                    False,
-                    f"for a {tile}-pixel tile at depth {depth} you give {_show(got)}, the margin is {expected}: {hint}",
-                )
-    return CheckResult(True, "your margins match the network's for every depth and tile.")
+def check_tile_step(function: Callable[[int, int], int]) -> CheckResult:
+    """Check a reader's ``function(output, depth)``: the largest step between tiles, at most the
+    tiles' ``output`` size, that keeps every tile on the pooling grid of a network with ``depth``
+    2x2 poolings (a multiple of ``2 ** depth``), for the outputs of valid tiles up to 700 pixels
+    and a few sizes by hand."""
+    cases = [(388, 4), (16, 4), (17, 4), (31, 4), (2, 1), (9, 3)]
+    for depth in (1, 2, 3, 4, 5):
+        cases += [(output_size(tile, depth), depth) for tile in valid_input_sizes(depth, 1, 700)[:6]]
+    for out, depth in cases:
+        multiple = 2**depth
+        if out < multiple:
+            continue
+        got, problem = _call(function, out, depth, number=True)
+        if problem:
+            return CheckResult(False, problem)
+        expected = out - out % multiple
+        if got.shape == () and got == expected:
+            continue
+        if got > out:
+            hint = "a step larger than the output leaves pixels that no tile predicts"
+        elif got % multiple:
+            hint = f"{_show(got)} is not a multiple of 2 ** {depth} = {multiple}: that tile would pool on another grid than the whole image"
+        else:
+            hint = f"a larger multiple of {multiple} still fits in {out}"
+        return CheckResult(
+            False, f"for {out}-pixel outputs at depth {depth} you give {_show(got)}, the step is {expected}: {hint}"
+        )
+    return CheckResult(True, "your steps keep every tile on the pooling grid, as far apart as the outputs allow.")
 
 
 def check_tile_count(function: Callable[[int, int], int]) -> CheckResult:
