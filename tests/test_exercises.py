@@ -22,7 +22,7 @@ from unetlib.exercises import (
     check_cells_from_membranes,
     check_dice,
     check_dihedral_average,
-    check_object_f1,
+    check_train_step,
     check_conv2d,
     check_conv2d_same,
     check_conv_transpose,
@@ -568,9 +568,37 @@ def test_check_dataset_takes_a_good_dataset_and_names_what_is_wrong():
     assert "pass your class itself" in check_dataset(Pairs([], [])).message
 
 
-def test_check_object_f1():
-    assert check_object_f1(lambda m, p, t: 2 * (m / p) * (m / t) / ((m / p) + (m / t)) if m else 0.0).passed
-    assert "harmonic mean" in check_object_f1(lambda m, p, t: (m / p + m / t) / 2).message
+def test_check_train_step():
+    def written_out(model, optimiser, loss_function, images, targets):
+        optimiser.zero_grad()
+        loss = loss_function(model(images), targets)
+        loss.backward()
+        optimiser.step()
+        return loss.item()
+
+    def without_zero_grad(model, optimiser, loss_function, images, targets):
+        loss = loss_function(model(images), targets)
+        loss.backward()
+        optimiser.step()
+        return loss.item()
+
+    def without_step(model, optimiser, loss_function, images, targets):
+        optimiser.zero_grad()
+        loss = loss_function(model(images), targets)
+        loss.backward()
+        return loss.item()
+
+    def returns_nothing_useful(model, optimiser, loss_function, images, targets):
+        written_out(model, optimiser, loss_function, images, targets)
+        return 0.0
+
+    assert check_train_step(written_out).passed
+    added_up = check_train_step(without_zero_grad)
+    assert not added_up.passed and "after step 2" in added_up.message and "zero_grad" in added_up.message
+    still = check_train_step(without_step)
+    assert not still.passed and "did not move" in still.message
+    assert "return the loss" in check_train_step(returns_nothing_useful).message
+    assert "does it end with a return line" in check_train_step(lambda *args: None).message
 
 
 def _matches_with_skimage(predicted, truth):
@@ -674,7 +702,7 @@ NUMBER_CHECKS = [
     "check_unet_output_size",
     "check_dice",
     "check_border_weight",
-    "check_object_f1",
+    "check_train_step",
     "check_tile_step",
     "check_tile_count",
     "check_pixel_error",

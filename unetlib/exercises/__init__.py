@@ -35,8 +35,8 @@ from unetlib.exercises.chapter7 import (
     check_border_weight,
     check_dataset,
     check_dice,
-    check_object_f1,
     check_object_matching,
+    check_train_step,
 )
 from unetlib.exercises.chapter8 import check_mirror_pad, check_tile_count, check_tile_step
 from unetlib.exercises.chapter9 import check_cells_from_membranes, check_dihedral_average, check_pixel_error
@@ -76,7 +76,6 @@ __all__ = [
     "check_fc_to_conv",
     "check_multichannel_conv",
     "check_mystery_kernel",
-    "check_object_f1",
     "check_object_matching",
     "check_output_padding",
     "check_output_size",
@@ -85,6 +84,7 @@ __all__ = [
     "check_same_padding",
     "check_sobel_horizontal",
     "check_tile_count",
+    "check_train_step",
     "check_transpose_output_size",
     "check_unet_output_size",
     "check_up_forward",

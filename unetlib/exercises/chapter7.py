@@ -1,12 +1,18 @@
-"""Chapter 7's exercises: Dice, the paper's border weight, object F1 from counts, a Dataset,
-and matching predicted objects to true ones by IoU.
+"""Chapter 7's exercises: Dice, the paper's border weight, a broken training step to mend, a
+Dataset, and matching predicted objects to true ones by IoU.
 
 Example:
-    A wrong answer, and what the check says:
+    A wrong answer (the gradients are never zeroed), and what the check says:
 
-    >>> check_object_f1(lambda matched, predicted, true: matched / predicted)
-    Not yet: for 8 matched of 10 predicted and 9 true objects you give 0.8, F1
-        is 0.8421
+    >>> def step(model, optimiser, loss_function, images, targets):
+    ...     loss = loss_function(model(images), targets)
+    ...     loss.backward()
+    ...     optimiser.step()
+    ...     return loss.item()
+    >>> check_train_step(step)
+    Not yet: after step 2 your weights differ from the written-out step's: the
+        gradients add up from step to step: zero them (optimiser.zero_grad())
+        before backward
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import numpy as np
 
 from unetlib.exercises._common import CheckResult, _call, _show
 
-__all__ = ["check_border_weight", "check_dataset", "check_dice", "check_object_f1", "check_object_matching"]
+__all__ = ["check_border_weight", "check_dataset", "check_dice", "check_object_matching", "check_train_step"]
 
 
 def check_dice(function: Callable[[np.ndarray, np.ndarray], float]) -> CheckResult:
@@ -71,24 +77,48 @@ def check_border_weight(function: Callable[[float, float, float, float], float])
     return CheckResult(True, "your border term matches the paper's formula.")
 
 
-def check_object_f1(function: Callable[[int, int, int], float]) -> CheckResult:
-    """Check a reader's ``function(matched, predicted, true)``: F1 = 2 matched / (predicted + true)."""
-    for matched, predicted, true in ((1, 2, 2), (8, 10, 9), (0, 3, 5), (5, 5, 5)):
-        got, problem = _call(function, matched, predicted, true, number=True)
+def check_train_step(function: Callable) -> CheckResult:
+    """Check a reader's ``function(model, optimiser, loss_function, images, targets)``: one training
+    step that returns the batch's loss. Three steps on a small network are compared, weight for
+    weight, with three steps written out here: zero the gradients, forward, loss, backward, step.
+
+    A step that forgets to zero the gradients matches the first step and not the second (they add
+    up); one that never calls ``optimiser.step()`` leaves the weights where they were."""
+    import copy
+
+    import torch
+    import torch.nn.functional as F
+
+    generator = torch.Generator().manual_seed(7)
+    images = torch.rand(4, 1, 8, 8, generator=generator)
+    targets = (torch.rand(4, 8, 8, generator=generator) > 0.5).long()
+    torch.manual_seed(7)
+    theirs = torch.nn.Conv2d(1, 2, 3, padding=1)
+    ours, start = copy.deepcopy(theirs), copy.deepcopy(theirs)
+    their_optimiser = torch.optim.SGD(theirs.parameters(), lr=0.5)
+    our_optimiser = torch.optim.SGD(ours.parameters(), lr=0.5)
+    for step in (1, 2, 3):
+        got, problem = _call(function, theirs, their_optimiser, F.cross_entropy, images, targets, number=True)
         if problem:
             return CheckResult(False, problem)
-        precision, recall = matched / predicted, matched / true
-        expected = 2 * matched / (predicted + true)
-        if got.shape == () and np.isclose(got, expected):
-            continue
-        if np.isclose(got, (precision + recall) / 2):
-            return CheckResult(False, "that is the mean of precision and recall; F1 is their harmonic mean")
-        return CheckResult(
-            False,
-            f"for {matched} matched of {predicted} predicted and {true} true objects "
-            f"you give {_show(got)}, F1 is {expected:.4f}",
-        )
-    return CheckResult(True, "your F1 matches in every case.")
+        our_optimiser.zero_grad()
+        loss = F.cross_entropy(ours(images), targets)
+        loss.backward()
+        our_optimiser.step()
+        if all(torch.equal(a, b) for a, b in zip(theirs.parameters(), start.parameters())):
+            return CheckResult(False, "the weights did not move: call optimiser.step() after loss.backward()")
+        if not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(theirs.parameters(), ours.parameters())):
+            hint = (
+                "the gradients add up from step to step: zero them (optimiser.zero_grad()) before backward"
+                if step > 1
+                else "the weights moved differently from zero_grad, forward, loss, backward, step"
+            )
+            return CheckResult(False, f"after step {step} your weights differ from the written-out step's: {hint}")
+        if not np.isclose(got, loss.item(), atol=1e-6):
+            return CheckResult(
+                False, f"step {step} returned {_show(got)}, the loss was {loss.item():.4f}: return the loss"
+            )
+    return CheckResult(True, "three steps, weight for weight as written out, and the losses returned.")
 
 
 def check_dataset(dataset_class: type) -> CheckResult:
