@@ -92,18 +92,22 @@ def show_images(
     size = number(size, "size", above=0, hint=" (inches)")
     nrows = -(-len(images) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
-    signed = [image for image, flag in zip(images, flags) if flag]
+    # One scale for the compared panels, worked out once: signed images share a symmetric end,
+    # grey ones a range.
+    signed = [image.ravel() for image, flag in zip(images, flags) if flag]
     grey = [image for image, flag in zip(images, flags) if not flag and image.ndim == 2]
+    shared_limit = _symmetric_limit(np.concatenate(signed)) if shared_scale and signed else None
+    shared_range = (min(i.min() for i in grey), max(i.max() for i in grey)) if shared_scale and grey else None
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index >= len(images):
             continue
         image = images[index]
         if flags[index]:
-            limit = _symmetric_limit(np.concatenate([i.ravel() for i in signed]) if shared_scale else image)
+            limit = shared_limit if shared_limit is not None else _symmetric_limit(image)
             ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        elif shared_scale and image.ndim == 2:
-            ax.imshow(image, cmap=cmap, vmin=min(i.min() for i in grey), vmax=max(i.max() for i in grey))
+        elif shared_range is not None and image.ndim == 2:
+            ax.imshow(image, cmap=cmap, vmin=shared_range[0], vmax=shared_range[1])
         else:
             ax.imshow(image, cmap=cmap if image.ndim == 2 else None)
         if titles is not None:

@@ -25,6 +25,10 @@ class CheckResult:
         return textwrap.fill(verdict, width=76, subsequent_indent="    ")
 
 
+# What every check says to a function that returns nothing (a stub whose body is still ``...``).
+_RETURNED_NONE = "your function returned None: does it end with a return line?"
+
+
 def _call(function: Callable, *args, number: bool = False) -> tuple[np.ndarray | None, str | None]:
     """Run the reader's function; return (output, None) or (None, what went wrong).
 
@@ -38,7 +42,7 @@ def _call(function: Callable, *args, number: bool = False) -> tuple[np.ndarray |
     except Exception as error:  # the reader's code may raise anything; report it, do not crash
         return None, f"your function raised {type(error).__name__}: {error}"
     if result is None:
-        return None, "your function returned None: does it end with a return line?"
+        return None, _RETURNED_NONE
     array, problem = _as_numbers(result, "your function returned")
     if problem:
         return None, problem

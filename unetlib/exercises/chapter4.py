@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from unetlib.exercises._common import CheckResult, _call, _show
+from unetlib.exercises._common import _RETURNED_NONE, CheckResult, _call, _show
 
 __all__ = ["check_cross_entropy", "check_dense_output_size", "check_fc_to_conv", "check_linear_to_conv1x1"]
 
@@ -29,7 +29,7 @@ def _run(function: Callable, *args) -> tuple[object, str | None]:
     except Exception as error:  # the reader's code may raise anything; report it
         return None, f"your function raised {type(error).__name__}: {error}"
     if result is None:
-        return None, "your function returned None: does it end with a return line?"
+        return None, _RETURNED_NONE
     if not isinstance(result, nn.Conv2d):
         return None, f"return an nn.Conv2d, got {type(result).__name__}"
     return result, None

@@ -16,12 +16,10 @@ from typing import Callable
 
 import torch
 
-from unetlib.exercises._common import CheckResult, _call, _show, _size
+from unetlib.exercises._common import _RETURNED_NONE, CheckResult, _call, _show, _size
 from unetlib.model import Up, output_size, valid_input_sizes
 
 __all__ = ["check_is_valid_size", "check_unet_output_size", "check_up_forward"]
-
-_RETURNED_NONE = "your function returned None: does it end with a return line?"
 
 
 def check_up_forward(function: Callable[[Up, torch.Tensor, torch.Tensor], torch.Tensor]) -> CheckResult:
