@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-# What Chapter 7 trained before it was made fast (the "old" rows of several benchmarks), as
+# What Chapter 8 trained before it was made fast (the "old" rows of several benchmarks), as
 # unetlib.experiments.train_on_crops arguments: no batch norm, a constant learning rate of 1e-3.
 OLD_RECIPE = {"batch_norm": False, "schedule": "constant", "lr": 1e-3}
 

@@ -1,4 +1,4 @@
-"""Chapter 10's experiments: which parts of the multi-class recipe help, how long to train it, and what a random split hides.
+"""Chapter 11's experiments: which parts of the multi-class recipe help, how long to train it, and what a random split hides.
 
     .venv/bin/python benchmarks/aerial_recipes.py                       # all three stages, in order
     .venv/bin/python benchmarks/aerial_recipes.py --stage compare --configurations dice --seeds 0
@@ -18,7 +18,7 @@ configuration only. Three stages, each a list of rows in the results file:
      (that plus the Dice loss), ``dice`` (the Dice loss alone); ``no-flips``: the Dice loss
      without flips (for the chapter's exercise that asks which of the two parts matters more);
    - ``per-image``: the Dice loss and flips on images each stretched by its own 1st and 99.8th
-     percentiles per channel (:func:`unetlib.data.normalise_percentile`, Chapter 7's choice
+     percentiles per channel (:func:`unetlib.data.normalise_percentile`, Chapter 8's choice
      for fluorescence), instead of one normalisation from the training set's statistics;
    - ``random-split``: the Dice loss and flips trained on 80 % of the training tiles cut into
      256x256 patches, scored on the other 20 % of the patches *and* on the validation tile:
@@ -30,14 +30,14 @@ configuration only. Three stages, each a list of rows in the results file:
    minutes on a 2-core CPU), scored on the validation tile every 100 steps. Run alone
    (``--stage length --configurations ...``) it adds the curves of the candidates named:
    ``no-flips`` (whether flips pay in a longer training) and ``dice+cosine`` (the Dice loss
-   and flips with the rate warmed up and decayed along a cosine, Chapter 7's schedule, scored
+   and flips with the rate warmed up and decayed along a cosine, Chapter 8's schedule, scored
    at 800 steps only, the end of its schedule). The configuration and length chosen are those
    with the highest mean validation IoU along all the curves.
 3. ``test`` (rows ``test``): the chosen configuration and length trained on the training and
    validation tiles together and scored once on the test tile.
 
 About an hour on a 2-core CPU: too long for the book build, so this writes a results file
-(machine, versions, seeds, date) that Chapter 10 reads; the chapter re-trains one configuration
+(machine, versions, seeds, date) that Chapter 11 reads; the chapter re-trains one configuration
 with seed 0 and checks that it lands within the file's spread. Run for some configurations or
 one stage only, it replaces those rows in an existing file and keeps the rest.
 """
@@ -77,7 +77,7 @@ SETTINGS = {**CANDIDATES, "per-image": CANDIDATES["dice"], "random-split": CANDI
 
 
 def stretch(image: np.ndarray) -> np.ndarray:
-    """Each channel scaled by its own 1st and 99.8th percentiles (Chapter 7's normalisation)."""
+    """Each channel scaled by its own 1st and 99.8th percentiles (Chapter 8's normalisation)."""
     return np.stack([normalise_percentile(channel) for channel in image])
 
 
@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--stage", choices=["compare", "length", "test", "all"], default="all")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--configurations", nargs="+", default=[*CANDIDATES, *LESSONS])
-    parser.add_argument("--out", default=str(HERE.parent / "unetlib" / "results" / "chapter10_aerial.json"))
+    parser.add_argument("--out", default=str(HERE.parent / "unetlib" / "results" / "chapter11_aerial.json"))
     args = parser.parse_args()
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.exists() else {}

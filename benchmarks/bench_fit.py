@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_fit.py --against HEAD~1 --rounds 5
 
-Both versions of ``unetlib`` train the same network (Chapter 7's: depth 3, 16 channels, batch
+Both versions of ``unetlib`` train the same network (Chapter 8's: depth 3, 16 channels, batch
 norm, same padding) on the same 8 random 128x128 crops per step, for ``--steps`` steps, on the
 CPU. Each round runs the two versions one after the other, each in a fresh process (the
 earlier one from ``git archive``), which goes first alternating, so a change in the machine's

@@ -1,8 +1,8 @@
 """Whole-scene prediction of a large multi-band GeoTIFF: from disk, in memory, and with MONAI.
 
-Builds a 8000 x 8000 x 6 float32 GeoTIFF from the real Landsat scene (Chapter 11's, mirrored
+Builds a 8000 x 8000 x 6 float32 GeoTIFF from the real Landsat scene (Chapter 13's, mirrored
 over and over, its nodata frame included, tiled 256 x 256 and deflate-compressed), then runs
-three ways of writing its class GeoTIFF with Chapter 11's network (depth 3, 16 base channels,
+three ways of writing its class GeoTIFF with Chapter 13's network (depth 3, 16 base channels,
 batch norm; weights from a short seeded training, so that errors mean something):
 
 - ``unetlib.geo.predict_scene``: tiles read from disk as they are needed, written at once;
@@ -72,7 +72,7 @@ def build_scene(path: Path, size: int = SIZE) -> None:
 
 
 def network(path: Path) -> None:
-    """Chapter 11's network after 40 seeded steps on the real scene, saved as a checkpoint."""
+    """Chapter 13's network after 40 seeded steps on the real scene, saved as a checkpoint."""
     from unetlib.checkpoints import save_checkpoint
     from unetlib.landsat import band_inputs, load_landsat, spatial_blocks, train_on_scene
 

@@ -1,4 +1,4 @@
-"""What one training step of Chapter 7's U-Net costs on this CPU, and what makes it cheaper.
+"""What one training step of Chapter 8's U-Net costs on this CPU, and what makes it cheaper.
 
     .venv/bin/python benchmarks/bench_step.py             # steps, then sharing the cores
     .venv/bin/python benchmarks/bench_step.py --compile   # also torch.compile (slow to warm up)
@@ -113,10 +113,10 @@ def main() -> None:
     print(f"machine: {where}")
 
     variants = {
-        "plain (Chapter 7 before)": {},
+        "plain (Chapter 8 before)": {},
         "channels-last": {"channels_last": True},
         "batch norm": {"batch_norm": True},
-        "batch norm + channels-last (Chapter 7 now)": {"batch_norm": True, "channels_last": True},
+        "batch norm + channels-last (Chapter 8 now)": {"batch_norm": True, "channels_last": True},
         "bf16 autocast": {"bf16": True},
         "batch 16 of 64x64 (same pixels / 2)": {"batch": 16, "crop": 64},
     }

@@ -1,9 +1,9 @@
-"""Time to quality: Chapter 7's old and new training recipes side by side, in one run.
+"""Time to quality: Chapter 8's old and new training recipes side by side, in one run.
 
     .venv/bin/python benchmarks/bench_training.py              # Dice 0.90 and object F1 0.80
     .venv/bin/python benchmarks/bench_training.py --dice 0.95 --f1 0.85
 
-Chapter 7's paper recipe: BBBC039 nuclei (13 training images, the last 5 held out), a 3-level
+Chapter 8's paper recipe: BBBC039 nuclei (13 training images, the last 5 held out), a 3-level
 U-Net with 16 channels at the top, same padding, random 128x128 crops with augmentation,
 targets with gaps between touching nuclei and the paper's border weight map, Adam, batches of
 8, 64 crops per epoch. Two ways to train it:
@@ -38,7 +38,7 @@ from unetlib.train import fit
 
 from _results import OLD_RECIPE, machine, save_rows
 
-# The new recipe is Chapter 7's (unetlib.recipes.CHAPTER7_RECIPE); the old one changes it back.
+# The new recipe is Chapter 8's (unetlib.recipes.CHAPTER7_RECIPE); the old one changes it back.
 RECIPES = {
     "old": dict(OLD_RECIPE, channels_last=False, epochs=45),
     "new": {},

@@ -1,19 +1,19 @@
-"""Why four levels, why 64 channels? Chapter 7's recipe trained at depths 2-5 and widths 8/16/32.
+"""Why four levels, why 64 channels? Chapter 8's recipe trained at depths 2-5 and widths 8/16/32.
 
-    .venv/bin/python benchmarks/depth_width_sweep.py      # writes unetlib/results/chapter6_depth_width.json
+    .venv/bin/python benchmarks/depth_width_sweep.py      # writes unetlib/results/chapter7_depth_width.json
     .venv/bin/python benchmarks/depth_width_sweep.py --seeds 0 --depths 2 --widths --out /tmp/quick.json
 
-Chapter 6 argues for the paper's depth and width with arithmetic (receptive field, compute per
-level); this measures them on real data, with the training of Chapter 7: BBBC039 nuclei
+Chapter 7 argues for the paper's depth and width with arithmetic (receptive field, compute per
+level); this measures them on real data, with the training of Chapter 8: BBBC039 nuclei
 (:data:`unetlib.recipes.BBBC039_SPLIT`: 20 images train, 10 validate, 30 test), the recipe with
-gaps, augmentation and the weight map, batch norm and warm-up + cosine, for the length Chapter 7
+gaps, augmentation and the weight map, batch norm and warm-up + cosine, for the length Chapter 8
 chose on validation (:func:`unetlib.experiments.train_on_crops`). Depth varies at 16 channels at
-the top; the width varies at depth 3 (Chapter 7's network, the row the two sweeps share). Three
+the top; the width varies at depth 3 (Chapter 8's network, the row the two sweeps share). Three
 seeds each, scored on the validation images, whole: they rank the configurations. The test
 images are scored once, for the configuration the validation images rank first.
 
 About 15 minutes on a 2-core CPU: too long for the book build, so it writes a results file
-(machine, versions, seeds, date; validation and test rows apart) that Chapter 6 plots;
+(machine, versions, seeds, date; validation and test rows apart) that Chapter 7 plots;
 ``tests/test_depth_width.py`` re-runs one configuration and checks it against the file.
 """
 
@@ -39,9 +39,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--depths", type=int, nargs="*", default=[2, 3, 4, 5], help="at 16 channels")
     parser.add_argument("--widths", type=int, nargs="*", default=[8, 16, 32], help="at depth 3")
-    parser.add_argument("--out", default=str(HERE.parent / "unetlib" / "results" / "chapter6_depth_width.json"))
+    parser.add_argument("--out", default=str(HERE.parent / "unetlib" / "results" / "chapter7_depth_width.json"))
     args = parser.parse_args()
-    steps = load_results("chapter7_learning_curves")["chosen"]["steps"]
+    steps = load_results("chapter8_learning_curves")["chosen"]["steps"]
     _, images, instances = load_bbbc039(more=True)
     data = recipe_data(images, instances)
     configurations = [(d, 16) for d in args.depths] + [
@@ -69,7 +69,7 @@ def main() -> None:
         )
         print(test[-1], flush=True)
     results = {
-        "what": "pixel Dice and object F1 of Chapter 7's recipe for U-Nets of several depths (16 channels at the "
+        "what": "pixel Dice and object F1 of Chapter 8's recipe for U-Nets of several depths (16 channels at the "
         "top) and widths (depth 3): every configuration on the 10 validation images of BBBC039_SPLIT, the one "
         "they rank first on its 30 test images",
         "recipe": PAPER,

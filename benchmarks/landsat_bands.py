@@ -1,4 +1,4 @@
-"""Chapter 11's experiment: which inputs a U-Net needs on a Landsat scene, and two mistakes measured.
+"""Chapter 13's experiment: which inputs a U-Net needs on a Landsat scene, and two mistakes measured.
 
 Every training: the scene split by 64-pixel blocks (train / validation / test, 50 / 20 / 30% of
 the blocks with data, :func:`unetlib.landsat.spatial_blocks`), a depth-3 U-Net of 16 base
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--stage", choices=["compare", "test", "all"], default="all")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--configurations", nargs="+", default=[*CANDIDATES, *LESSONS])
-    parser.add_argument("--out", default=str(HERE.parent / "unetlib" / "results" / "chapter11_landsat.json"))
+    parser.add_argument("--out", default=str(HERE.parent / "unetlib" / "results" / "chapter13_landsat.json"))
     args = parser.parse_args()
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.exists() else {"validation": [], "test": [], "chosen": None}

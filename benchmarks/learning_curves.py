@@ -1,6 +1,6 @@
-"""How long to train, and how to cut objects out: Chapter 7's recipes on 60 BBBC039 images, chosen on validation.
+"""How long to train, and how to cut objects out: Chapter 8's recipes on 60 BBBC039 images, chosen on validation.
 
-    .venv/bin/python benchmarks/learning_curves.py      # writes unetlib/results/chapter7_learning_curves.json
+    .venv/bin/python benchmarks/learning_curves.py      # writes unetlib/results/chapter8_learning_curves.json
     .venv/bin/python benchmarks/learning_curves.py --seeds 0 --epochs 12 --out /tmp/quick.json
 
 The protocol, with :data:`unetlib.recipes.BBBC039_SPLIT`: 20 images train, 10 validate, 30 test.
@@ -17,7 +17,7 @@ The protocol, with :data:`unetlib.recipes.BBBC039_SPLIT`: 20 images train, 10 va
    cut out plainly (connected regions at 0.5) and with the chosen settings.
 
 About 25 minutes on a 2-core CPU: too long for the book build, so it writes a results file
-(machine, versions, seeds, date; validation and test rows apart) that unetlib ships and Chapter 7
+(machine, versions, seeds, date; validation and test rows apart) that unetlib ships and Chapter 8
 reads; the chapter re-trains seed 0 of each recipe and checks it against the file.
 """
 
@@ -48,7 +48,7 @@ PLAIN = {"threshold": 0.5, "min_size": 0, "grow": 0}
 
 
 def recipe_data(images, instances):
-    """The targets, weight maps and augmentation of each of Chapter 7's recipes."""
+    """The targets, weight maps and augmentation of each of Chapter 8's recipes."""
     binary = [(inst > 0).astype(np.int64) for inst in instances]
     separated = [split_touching(inst) for inst in instances]
     weights = [weight_map(label(s), balance=False) for s in separated]
@@ -112,7 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, nargs="+", default=[6, 12, 24])
-    parser.add_argument("--out", default=str(HERE.parent / "unetlib" / "results" / "chapter7_learning_curves.json"))
+    parser.add_argument("--out", default=str(HERE.parent / "unetlib" / "results" / "chapter8_learning_curves.json"))
     args = parser.parse_args()
     _, images, instances = load_bbbc039(more=True)
     data = recipe_data(images, instances)
@@ -136,7 +136,7 @@ def main() -> None:
                          "test_dice": dice, "test_f1": f1})  # fmt: skip
             print(test[-1], flush=True)
     results = {
-        "what": "Chapter 7's recipes on BBBC039 (load_bbbc039(more=True), BBBC039_SPLIT: 20 train, 10 validation, "
+        "what": "Chapter 8's recipes on BBBC039 (load_bbbc039(more=True), BBBC039_SPLIT: 20 train, 10 validation, "
         "30 test): validation scores against training length, the object settings tried on validation, and the "
         "test scores of the final configurations, each scored once",
         **provenance(args.seeds),

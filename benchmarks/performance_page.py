@@ -51,18 +51,18 @@ SECTIONS = [
         "profile",
         "Where the training chapters' time goes",
         "profile_chapters.py",
-        "The work of Chapter 7's and Chapter 9's expensive cells, run with the chapters' own functions, "
+        "The work of Chapter 8's and Chapter 10's expensive cells, run with the chapters' own functions, "
         "every second charged to one part (exclusively: a nested part's time is not counted twice). "
-        "*before*: a longer, plainer training (Chapter 7: 360 steps per run, no "
-        "batch norm, constant learning rate, 3 runs; Chapter 9: 480 steps); *after*: what the chapters train "
-        "(Chapter 7: 96 steps per run with batch norm, warm-up + cosine and channels-last memory, 3 runs, "
-        "the other seeds read from a results file; Chapter 9: 192 steps). Seconds are for one run.",
+        "*before*: a longer, plainer training (Chapter 8: 360 steps per run, no "
+        "batch norm, constant learning rate, 3 runs; Chapter 10: 480 steps); *after*: what the chapters train "
+        "(Chapter 8: 96 steps per run with batch norm, warm-up + cosine and channels-last memory, 3 runs, "
+        "the other seeds read from a results file; Chapter 10: 192 steps). Seconds are for one run.",
     ),
     (
         "step",
         "One training step, and what makes it cheaper",
         "bench_step.py",
-        "Chapter 7's U-Net (3 levels, 16 channels, same padding), one step on a batch of 8 crops of 128x128: "
+        "Chapter 8's U-Net (3 levels, 16 channels, same padding), one step on a batch of 8 crops of 128x128: "
         "forward, backward, Adam. All variants timed round by round in one process; medians, and the ratio "
         "to the plain step. *first 2 steps* includes any warm-up (compilation).",
     ),
@@ -77,20 +77,20 @@ SECTIONS = [
     ),
     (
         "training",
-        "Time to quality: Chapter 7's recipe, trained two ways",
+        "Time to quality: Chapter 8's recipe, trained two ways",
         "bench_training.py",
-        "Seconds of training (scoring not counted) until the paper's recipe of Chapter 7 reaches each target "
+        "Seconds of training (scoring not counted) until the paper's recipe of Chapter 8 reaches each target "
         "on the 5 held-out BBBC039 images, scored after every epoch; *old* trains without batch norm at a "
         "constant rate 1e-3 in NCHW memory, *new* with batch norm, warm-up + cosine to 3e-3 and "
-        "channels-last, as Chapter 7 trains. Both in one run, one seed each: the *new* training's held-out "
+        "channels-last, as Chapter 8 trains. Both in one run, one seed each: the *new* training's held-out "
         "scores swing from epoch to epoch before they settle (the script prints them), so where it crosses a "
-        "target is one draw, not a ranking. Chapter 7 compares the recipes over three seeds.",
+        "target is one draw, not a ranking. Chapter 8 compares the recipes over three seeds.",
     ),
     (
         "geo_scene",
         "A whole satellite scene from disk to a class GeoTIFF",
         "bench_geo.py",
-        "Chapter 11's network (depth 3, 16 channels, batch norm, 6 bands, channels-last memory) over an 8000 x "
+        "Chapter 13's network (depth 3, 16 channels, batch norm, 6 bands, channels-last memory) over an 8000 x "
         "8000 x 6 float32 GeoTIFF built from the real Landsat scene (deflate, 256 x 256 blocks, 242 MiB on "
         "disk, 1.5 GB of values), written as a class GeoTIFF, four ways, each in a fresh "
         "process with its own peak resident memory: `unetlib.geo.predict_scene` (tiles read from disk and "

@@ -1,4 +1,4 @@
-"""Where the training chapters' seconds go: Chapter 7's and Chapter 9's heavy cells, by part.
+"""Where the training chapters' seconds go: Chapter 8's and Chapter 10's heavy cells, by part.
 
     .venv/bin/python benchmarks/profile_chapters.py            # before and after, ~8 minutes
     .venv/bin/python benchmarks/profile_chapters.py --only new
@@ -11,12 +11,12 @@ spent in a nested part is charged to that part only, except that validation, pre
 test-time augmentation keep the forward passes they make); what no part claims (the data
 loader's batching, Python) is "other".
 
-*before* is what the chapters did until they were made fast: Chapter 7 trained each recipe
-once for 360 steps without batch norm at a constant rate 1e-3; Chapter 9 trained 480 steps.
-*after* is what they do now: Chapter 7 trains 96 steps per run (batch norm, warm-up + cosine,
+*before* is what the chapters did until they were made fast: Chapter 8 trained each recipe
+once for 360 steps without batch norm at a constant rate 1e-3; Chapter 10 trained 480 steps.
+*after* is what they do now: Chapter 8 trains 96 steps per run (batch norm, warm-up + cosine,
 channels-last, no validation crops during training) for each of its 3 recipes (seed 0; the
-other seeds come from benchmarks/learning_curves.py's results file); Chapter 9 trains 192 steps. One run
-of Chapter 7 is profiled; its chapter total multiplies the per-run parts by the number of runs.
+other seeds come from benchmarks/learning_curves.py's results file); Chapter 10 trains 192 steps. One run
+of Chapter 8 is profiled; its chapter total multiplies the per-run parts by the number of runs.
 """
 
 from __future__ import annotations
@@ -92,8 +92,8 @@ TARGETS = [
 ABSORBING = {"validation crops (every epoch)", "whole-image prediction", "test-time augmentation (8 views)"}
 
 
-def chapter7(timer: PartTimer, when: str) -> tuple[float, int]:
-    """One of Chapter 7's training runs (the paper's recipe), with its data preparation; returns
+def chapter8(timer: PartTimer, when: str) -> tuple[float, int]:
+    """One of Chapter 8's training runs (the paper's recipe), with its data preparation; returns
     (wall seconds, runs per chapter)."""
     start = time.perf_counter()
     _, images, instances = timer.wrap("loading + normalising", load_bbbc039)()
@@ -120,8 +120,8 @@ def chapter7(timer: PartTimer, when: str) -> tuple[float, int]:
     return time.perf_counter() - start, 3
 
 
-def chapter9(timer: PartTimer, when: str) -> tuple[float, int]:
-    """Chapter 9's training, predictions (plain and 8-fold averaged) and threshold sweeps."""
+def chapter10(timer: PartTimer, when: str) -> tuple[float, int]:
+    """Chapter 10's training, predictions (plain and 8-fold averaged) and threshold sweeps."""
     start = time.perf_counter()
     images, membranes = timer.wrap("loading + normalising", load_isbi2012)()
     train_ids, val_ids, test_ids = range(20), range(20, 25), range(25, 30)
@@ -184,7 +184,7 @@ def main() -> None:
     print(f"machine: {where}")
     columns: dict[str, dict[str, float]] = {}
     runs: dict[str, int] = {}
-    for chapter, work in (("7", chapter7), ("9", chapter9)):
+    for chapter, work in (("8", chapter8), ("10", chapter10)):
         for when in ("before", "after"):
             if args.only and when != args.only:
                 continue

@@ -10,11 +10,11 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
 @pytest.fixture
-def chapter7_recipe(monkeypatch):
-    """``train(seed=0, part="test", **settings) -> (Dice, object F1)``: Chapter 7's recipe (gaps,
+def chapter8_recipe(monkeypatch):
+    """``train(seed=0, part="test", **settings) -> (Dice, object F1)``: Chapter 8's recipe (gaps,
     augmentation, the weight map) trained and scored as the chapter and
     ``benchmarks/depth_width_sweep.py`` do: on the 20 training images of ``BBBC039_SPLIT``, for the
-    length Chapter 7's results file chose, scored on the split's ``part`` ("val": 10 images,
+    length Chapter 8's results file chose, scored on the split's ``part`` ("val": 10 images,
     "test": 30), objects the plain connected regions."""
     if not SHARED.is_dir():
         pytest.skip("the BBBC039 files are not here (../shared/datasets)")
@@ -26,7 +26,7 @@ def chapter7_recipe(monkeypatch):
     from unetlib.losses import weight_map
     from unetlib.recipes import BBBC039_SPLIT as split
 
-    steps = load_results("chapter7_learning_curves")["chosen"]["steps"]
+    steps = load_results("chapter8_learning_curves")["chosen"]["steps"]
     _, images, instances = load_bbbc039(more=True)
     separated = [split_touching(instances[i]) for i in split.train]
     weights = [weight_map(label(s), balance=False) for s in separated]

@@ -286,8 +286,8 @@ def test_chapter_3_figures_parameter_table_and_solutions(server, browser):
     page.close()
 
 
-def test_chapter_6_trace_tables_figures_and_solutions(server, browser):
-    path = "notebooks/06_unet.html"
+def test_chapter_7_trace_tables_figures_and_solutions(server, browser):
+    path = "notebooks/07_unet.html"
     visit = PageVisit(browser, server, path)
     page = visit.page
     # The shape trace of the paper's network: Fig. 1's 572 in, 388 out.
@@ -308,8 +308,8 @@ def test_chapter_6_trace_tables_figures_and_solutions(server, browser):
     page.close()
 
 
-def test_chapter_8_tiling_figure_seam_table_and_solutions(server, browser):
-    path = "notebooks/08_overlap_tile.html"
+def test_chapter_9_tiling_figure_seam_table_and_solutions(server, browser):
+    path = "notebooks/09_overlap_tile.html"
     visit = PageVisit(browser, server, path)
     page = visit.page
     _one_figure_each(page, "mirrored at its edges", "bright grid of lines")
@@ -320,8 +320,8 @@ def test_chapter_8_tiling_figure_seam_table_and_solutions(server, browser):
     page.close()
 
 
-def test_chapter_5_animation_four_views_and_solutions(server, browser):
-    path = "notebooks/05_transposed_conv.html"
+def test_chapter_6_animation_four_views_and_solutions(server, browser):
+    path = "notebooks/06_transposed_conv.html"
     visit = PageVisit(browser, server, path)
     page = visit.page
     _animations_step_on_click(page, path, expected=1)
@@ -331,8 +331,8 @@ def test_chapter_5_animation_four_views_and_solutions(server, browser):
     page.close()
 
 
-def test_chapter_4_glyphs_score_maps_and_solutions(server, browser):
-    path = "notebooks/04_one_by_one.html"
+def test_chapter_5_glyphs_score_maps_and_solutions(server, browser):
+    path = "notebooks/05_one_by_one.html"
     visit = PageVisit(browser, server, path)
     page = visit.page
     _one_figure_each(page, "Ten small 14x14 glyphs", "probability map of the X class")
@@ -341,8 +341,8 @@ def test_chapter_4_glyphs_score_maps_and_solutions(server, browser):
     page.close()
 
 
-def test_chapter_7_results_table_figures_and_solutions(server, browser):
-    path = "notebooks/07_training.html"
+def test_chapter_8_results_table_figures_and_solutions(server, browser):
+    path = "notebooks/08_training.html"
     visit = PageVisit(browser, server, path)
     page = visit.page
     own = page.locator("table", has_text="trained on this page").inner_text()
@@ -364,8 +364,8 @@ def test_chapter_7_results_table_figures_and_solutions(server, browser):
     page.close()
 
 
-def test_chapter_9_metric_tables_figures_and_solutions(server, browser):
-    path = "notebooks/09_em_membranes.html"
+def test_chapter_10_metric_tables_figures_and_solutions(server, browser):
+    path = "notebooks/10_em_membranes.html"
     visit = PageVisit(browser, server, path)
     page = visit.page
     mistakes = page.locator("table", has_text="pixels changed").inner_text()
@@ -426,13 +426,13 @@ def test_search_finds_transposed_convolution(server, browser):
     page = visit.page
     page.wait_for_selector("#search-results li", timeout=20_000)
     links = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.href)")
-    assert any("05_transposed_conv.html" in link for link in links), links
+    assert any("06_transposed_conv.html" in link for link in links), links
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
 
 
-def test_chapter_10_results_table_figures_and_solutions(server, browser):
-    path = "notebooks/10_aerial.html"
+def test_chapter_11_results_table_figures_and_solutions(server, browser):
+    path = "notebooks/11_aerial.html"
     visit = PageVisit(browser, server, path)
     page = visit.page
     results = page.locator("table", has_text="plain loop").inner_text()
@@ -454,8 +454,8 @@ def test_chapter_10_results_table_figures_and_solutions(server, browser):
     page.close()
 
 
-def test_chapter_11_results_table_figures_and_solutions(server, browser):
-    path = "notebooks/11_remote_sensing.html"
+def test_chapter_13_results_table_figures_and_solutions(server, browser):
+    path = "notebooks/13_remote_sensing.html"
     visit = PageVisit(browser, server, path)
     page = visit.page
     results = page.locator("table", has_text="random-pixel split").inner_text()

@@ -227,7 +227,7 @@ def test_a_palette_with_unlabelled_colours_trains_them_as_the_ignore_index(folde
     assert state["data"]["palette"] == COLOURS[1:]
 
 
-# ---- Chapter 10's setup, trained by the command and applied by python -m unetlib.predict ----------------------
+# ---- Chapter 11's setup, trained by the command and applied by python -m unetlib.predict ----------------------
 
 
 @pytest.fixture(scope="module")
@@ -257,7 +257,7 @@ def dubai(tmp_path_factory):
 DUBAI_TINY = ["--depth", "2", "--base-channels", "4", "--crop", "32", "--batch-size", "2", "--samples", "4"]
 
 
-def test_the_command_trains_chapter_10s_recipe_exactly_as_the_library(dubai, tmp_path):
+def test_the_command_trains_chapter_11s_recipe_exactly_as_the_library(dubai, tmp_path):
     from unetlib.data import UNLABELLED
     from unetlib.experiments import train_multiclass
 
@@ -339,7 +339,7 @@ def test_predict_refuses_what_it_cannot_use(folders, tmp_path, capsys):
         assert message in capsys.readouterr().err
 
 
-def test_the_command_trains_chapter_7s_recipe_exactly_as_the_library(tmp_path, monkeypatch):
+def test_the_command_trains_chapter_8s_recipe_exactly_as_the_library(tmp_path, monkeypatch):
     shared = Path(__file__).resolve().parents[2] / "shared" / "datasets"
     if not shared.is_dir():
         pytest.skip("the BBBC039 files are not here (../shared/datasets)")
@@ -353,7 +353,7 @@ def test_the_command_trains_chapter_7s_recipe_exactly_as_the_library(tmp_path, m
 
     checkpoint = tmp_path / "nuclei.pt"
     # Two steps of the recipe (16 crops in batches of 8): enough to tell any difference.
-    arguments = ["--recipe", "chapter7", "--dataset", "bbbc039", "--epochs", "1", "--samples", "16", "--seed", "2"]
+    arguments = ["--recipe", "chapter8", "--dataset", "bbbc039", "--epochs", "1", "--samples", "16", "--seed", "2"]
     assert main(arguments + ["--device", "cpu", "--no-progress", "--checkpoint", str(checkpoint)]) == 0
     _, images, instances = load_bbbc039(more=True)
     separated = [split_touching(instances[i]) for i in BBBC039_SPLIT.train]

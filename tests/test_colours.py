@@ -70,5 +70,5 @@ def test_the_overlay_pair_differs_in_grey():
         colours = re.findall(r"= \((0\.\d+), (0\.\d+), (0\.\d+)\)\s+# \w[\w ]*: (magenta|green)", path.read_text())
         pairs += [(tuple(float(v) for v in c[:3]), c[3]) for c in colours]
     by_name = {name: rgb for rgb, name in pairs}
-    assert set(by_name) == {"magenta", "green"}, "Chapter 7's error overlay: magenta and green"
+    assert set(by_name) == {"magenta", "green"}, "Chapter 8's error overlay: magenta and green"
     assert abs(luminance(by_name["magenta"]) - luminance(by_name["green"])) > 0.15

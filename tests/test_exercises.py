@@ -13,6 +13,8 @@ import torch.nn.functional as F
 
 from unetlib.exercises import (
     check_ablation_guess,
+    check_backward_by_hand,
+    check_momentum_step,
     check_class_weights,
     check_decode_palette,
     check_iou_from_confusion,
@@ -266,7 +268,7 @@ def test_check_mystery_kernel_accepts_what_learn_kernels_finds():
     assert check_mystery_kernel(solution.reshape(3, 3)).passed
 
 
-# ---- Chapter 6 -------------------------------------------------------------------------------
+# ---- Chapter 7 -------------------------------------------------------------------------------
 
 
 def test_check_up_forward():
@@ -337,7 +339,7 @@ def test_check_unet_output_size():
     from unetlib.model import UNet
 
     models = {depth: UNet(1, 1, depth=depth, base_channels=1) for depth in (1, 2, 3, 4)}
-    narrow = {1: 18, 2: 44, 3: 92, 4: 188}  # the smallest width each depth takes (Chapter 6's table)
+    narrow = {1: 18, 2: 44, 3: 92, 4: 188}  # the smallest width each depth takes (Chapter 7's table)
 
     def by_running(size, depth):  # run a tiny U-Net and read the output's height
         with torch.no_grad():
@@ -352,7 +354,7 @@ def test_check_unet_output_size():
     assert "does it end with a return line" in check_unet_output_size(lambda s, d: None).message
 
 
-# ---- Chapter 8 -------------------------------------------------------------------------------
+# ---- Chapter 9 -------------------------------------------------------------------------------
 
 
 def test_check_mirror_pad():
@@ -389,7 +391,7 @@ def test_check_tile_count():
     assert "one tile too many" in check_tile_count(lambda length, step: length // step + 1).message
 
 
-# ---- Chapter 5 -------------------------------------------------------------------------------
+# ---- Chapter 6 -------------------------------------------------------------------------------
 
 
 def test_check_transpose_output_size():
@@ -434,7 +436,7 @@ def test_check_output_padding():
     assert "smaller than the stride" in check_output_padding(lambda n, k, s, p: s).message
 
 
-# ---- Chapter 4 -------------------------------------------------------------------------------
+# ---- Chapter 5 -------------------------------------------------------------------------------
 
 
 def test_check_linear_to_conv1x1():
@@ -518,7 +520,7 @@ def test_check_cross_entropy_against_pytorch_and_its_hints():
     )
 
 
-# ---- Chapter 7 -------------------------------------------------------------------------------
+# ---- Chapter 8 -------------------------------------------------------------------------------
 
 
 def test_check_dice():
@@ -634,7 +636,7 @@ def test_check_object_matching_names_each_mistake():
     )
 
 
-# ---- Chapter 9 -------------------------------------------------------------------------------
+# ---- Chapter 10 -------------------------------------------------------------------------------
 
 
 def test_check_pixel_error():
@@ -743,7 +745,7 @@ def test_check_conv2d_explains_a_right_shaped_answer_from_transposed_loops():
     assert not result.passed and "values differ" in result.message
 
 
-# ---- Chapter 10 ------------------------------------------------------------------------------
+# ---- Chapter 11 ------------------------------------------------------------------------------
 
 
 def test_check_iou_from_confusion_against_the_library_and_its_hints():
@@ -805,7 +807,7 @@ def test_check_weighted_cross_entropy_against_pytorch_and_its_hints():
 def test_check_ablation_guess_reads_the_measurement():
     from unetlib.experiments import load_results
 
-    rows = load_results("chapter10_aerial")["validation"]
+    rows = load_results("chapter11_aerial")["validation"]
 
     def mean(configuration):
         return np.mean([r["validation_tile"]["mean_iou"] for r in rows if r["configuration"] == configuration])
@@ -874,3 +876,51 @@ def test_check_pixel_to_map_against_rasterio_and_its_hints():
     assert "corner" in corner.message
     swapped = check_pixel_to_map(lambda t, r, c: rasterio.transform.xy(Affine(*t), c, r))
     assert "swapped" in swapped.message
+
+
+def _gradients_written_out(x, t, w1, b1, w2, b2, relu_gate=True, sign=1.0, with_w2=True):
+    """The chapter's backward pass, with one mistake switched on at a time."""
+    z = w1 * x + b1
+    h = max(z, 0.0) if relu_gate else z
+    y = w2 * h + b2
+    dL_dy = sign * (y - t)
+    dL_dz = dL_dy * (w2 if with_w2 else 1.0) * ((1.0 if z > 0 else 0.0) if relu_gate else 1.0)
+    return dL_dz * x, dL_dz, dL_dy * h, dL_dy
+
+
+def test_check_backward_by_hand_and_each_mistake():
+    # Right: the chain rule by hand, for graphs where the ReLU passes and where it blocks.
+    assert check_backward_by_hand(_gradients_written_out).passed
+    # The answer, typed in for the chapter's graph only, fails on the other graphs.
+    assert not check_backward_by_hand(lambda *graph: (0.9, 0.6, -1.2, -1.2)).passed
+    no_gate = check_backward_by_hand(lambda *g: _gradients_written_out(*g, relu_gate=False))
+    assert not no_gate.passed and "z < 0" in no_gate.message and "passes no gradient" in no_gate.message
+    flipped = check_backward_by_hand(lambda *g: _gradients_written_out(*g, sign=-1.0))
+    assert not flipped.passed and "y - t" in flipped.message
+    no_w2 = check_backward_by_hand(lambda *g: _gradients_written_out(*g, with_w2=False))
+    assert not no_w2.passed and "factor w2" in no_w2.message
+    doubled = check_backward_by_hand(lambda *g: tuple(2 * v for v in _gradients_written_out(*g)))
+    assert not doubled.passed and "HALF" in doubled.message
+    assert "four gradients" in check_backward_by_hand(lambda *g: (1.0, 2.0)).message
+
+
+def test_check_momentum_step_against_sgd_and_each_mistake():
+    def written_out(weight, gradient, velocity, lr, momentum):
+        velocity = momentum * velocity + gradient
+        return weight - lr * velocity, velocity
+
+    def lr_inside(weight, gradient, velocity, lr, momentum):  # another form, equal while lr is fixed
+        velocity = momentum * velocity + lr * gradient
+        return weight - velocity, velocity
+
+    assert check_momentum_step(written_out).passed
+    assert check_momentum_step(lr_inside).passed
+    plain = check_momentum_step(lambda w, g, v, lr, mu: (w - lr * g, mu * v + g))
+    assert not plain.passed and "plain gradient step" in plain.message
+    old = check_momentum_step(lambda w, g, v, lr, mu: (w - lr * mu * v, mu * v + g))
+    assert not old.passed and "NEW velocity" in old.message
+    uphill = check_momentum_step(lambda w, g, v, lr, mu: (w + lr * (mu * v + g), mu * v + g))
+    assert not uphill.passed and "against the velocity" in uphill.message
+    kept = check_momentum_step(lambda w, g, v, lr, mu: (w - lr * (mu * v + g), v))
+    assert not kept.passed and "the one passed in" in kept.message
+    assert "two things" in check_momentum_step(lambda w, g, v, lr, mu: w).message

@@ -1,4 +1,4 @@
-"""Chapter 11's experiment functions: the block split, the spectral indices and the inputs."""
+"""Chapter 13's experiment functions: the block split, the spectral indices and the inputs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Many classes (Chapter 10): losses with class weights and an ignore index, the recipe's
+"""Many classes (Chapter 11): losses with class weights and an ignore index, the recipe's
 helpers, train_multiclass, and the Dubai set decoded from the colours its PNGs really hold."""
 
 from __future__ import annotations
@@ -294,3 +294,27 @@ def test_the_segmenter_subtracts_the_mean_and_divides_by_the_deviation():
     image = np.random.default_rng(0).random((3, 5, 6)).astype(np.float32)
     expected = np.stack([(image[0] - 0.1) / 0.5, (image[1] - 0.2) / 0.25, (image[2] - 0.3) / 2.0])
     np.testing.assert_allclose(segment.normalise(image), expected, rtol=1e-6)
+
+
+def test_filed_scores_reads_one_score_per_seed_from_the_results_file():
+    from unetlib.experiments import filed_rows, filed_scores, load_results
+
+    filed = load_results("chapter11_aerial")
+    # Independent reading of the same JSON: every validation row of "dice", in order.
+    expected = [row["validation_tile"]["mean_iou"] for row in filed["validation"] if row["configuration"] == "dice"]
+    np.testing.assert_array_equal(filed_scores(filed, "dice"), expected)
+    assert len(expected) == len(filed["seeds"])
+    test_rows = [row for row in filed["test"]]
+    final = test_rows[0]["configuration"]
+    np.testing.assert_array_equal(
+        filed_scores(filed, final, part="test"),
+        [row["test_tile"]["mean_iou"] for row in test_rows if row["configuration"] == final],
+    )
+    assert filed_scores(filed, "dice", "iou").shape == (len(expected), 5)
+    assert [row["seed"] for row in filed_rows(filed, "dice")] == [
+        row["seed"] for row in filed["validation"] if row["configuration"] == "dice"
+    ]
+    with pytest.raises(ValueError, match="configurations: "):
+        filed_scores(filed, "dicey")
+    with pytest.raises(ValueError, match="sections: "):
+        filed_rows(filed, "dice", part="training")

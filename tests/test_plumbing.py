@@ -148,7 +148,7 @@ def test_the_command_says_what_it_trained_and_refuses_a_weight_map_for_many_clas
     assert main(common) == 0
     assert "trained 1 epochs" in capsys.readouterr().out
     with pytest.raises(SystemExit):
-        main(common + ["--recipe", "chapter7"])
+        main(common + ["--recipe", "chapter8"])
     assert "border weight map" in capsys.readouterr().err
 
 

@@ -624,7 +624,7 @@ def test_evaluate_gives_a_ratio_loss_of_the_whole_set_not_a_mean_over_batches(lo
 
 
 def test_the_default_settings_are_the_documented_ones():
-    # fit's docstring, the README and Chapter 12 rely on these.
+    # fit's docstring, the README and Chapter 14 rely on these.
     config = TrainConfig()
     assert (config.epochs, config.lr, config.batch_size, config.schedule, config.seed) == (10, 1e-3, 4, "constant", 0)
     assert (config.loss, config.channels_last, config.amp, config.progress) == ("cross-entropy", True, None, None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -227,3 +229,46 @@ def test_show_images_shared_scale_gives_one_colour_scale_for_compared_panels():
     with pytest.raises(TypeError, match="shared_scale"):
         show_images([bright], shared_scale="yes")
     plt.close("all")
+
+
+def test_paint_classes_paints_each_class_its_colour_and_unlabelled_grey():
+    from unetlib.viz import paint_classes
+
+    classes = np.array([[0, 1, 2], [2, 255, 0]])
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    picture = paint_classes(classes, colours, ignore_index=255)
+    assert picture.shape == (2, 3, 3) and picture.dtype == np.uint8
+    expected = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255]], [[0, 0, 255], [155, 155, 155], [255, 0, 0]]])
+    np.testing.assert_array_equal(picture, expected)
+
+
+@pytest.mark.parametrize(
+    "classes, colours, kwargs, error, words",
+    [
+        ([[0, 3]], [(0, 0, 0)] * 3, {}, ValueError, "classes holds 3"),
+        ([[0, 255]], [(0, 0, 0)] * 3, {}, ValueError, "ignore_index="),
+        ([[0.5]], [(0, 0, 0)], {}, ValueError, "whole numbers"),
+        ([0, 1], [(0, 0, 0)] * 2, {}, ValueError, "2-D"),
+        ([[0]], [(0, 0)], {}, ValueError, "(r, g, b) triples"),
+        ([[0]], [(0, 0, 300)], {}, ValueError, "0-255"),
+        ("mask", [(0, 0, 0)], {}, TypeError, "classes"),
+    ],
+)
+def test_paint_classes_refuses_bad_input_saying_what_works(classes, colours, kwargs, error, words):
+    from unetlib.viz import paint_classes
+
+    with pytest.raises(error, match=re.escape(words)):
+        paint_classes(classes, colours, **kwargs)
+
+
+def test_class_legend_adds_one_entry_per_class_and_unlabelled():
+    from unetlib.viz import class_legend
+
+    fig = plt.figure()
+    class_legend(fig, ["a", "b"], [(255, 0, 0), (0, 0, 255)])
+    assert [text.get_text() for text in fig.legends[0].get_texts()] == ["a", "b", "unlabelled"]
+    with pytest.raises(ValueError, match="one name per colour"):
+        class_legend(fig, ["a"], [(255, 0, 0), (0, 0, 255)])
+    with pytest.raises(TypeError, match="Figure"):
+        class_legend("fig", ["a"], [(255, 0, 0)])
+    plt.close(fig)

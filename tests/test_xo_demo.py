@@ -1,4 +1,4 @@
-"""Chapter 4's demonstration, as a test: a small X/O/none classifier, trained on a CPU in
+"""Chapter 5's demonstration, as a test: a small X/O/none classifier, trained on a CPU in
 seconds, becomes a sliding detector that names every glyph on a canvas once its head is a
 convolution."""
 

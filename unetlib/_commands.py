@@ -142,7 +142,7 @@ def _any_statistics(images: list) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _weight_maps(targets: list) -> list:
-    """The paper's border weight map of each binary target's objects (as Chapter 7 weights them)."""
+    """The paper's border weight map of each binary target's objects (as Chapter 8 weights them)."""
     from skimage.measure import label
 
     from unetlib.losses import weight_map
@@ -300,7 +300,7 @@ def prepare_training_data(args, recipe, config) -> Prepared:
     settings: dict = {"normalise": recipe.normalise, "palette": None}
     ignore_index = config.ignore_index
     if args.dataset == "bbbc039":
-        # Chapter 7's data: 60 fields of touching nuclei separated by a gap, the split of unetlib.recipes.
+        # Chapter 8's data: 60 fields of touching nuclei separated by a gap, the split of unetlib.recipes.
         _, images, instances = load_bbbc039(more=True)
         targets = [split_touching(i) for i in instances]
         train = (BBBC039_SPLIT.pick(images, "train"), BBBC039_SPLIT.pick(targets, "train"))

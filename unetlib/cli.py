@@ -32,7 +32,7 @@ examples:
   # colour masks: a palette file lists one [R, G, B] per class, in class order
   python -m unetlib.train --images tiles/images --masks tiles/masks --palette palette.json --crop 256
 
-  # Chapter 10's recipe on the Dubai tiles: the unlabelled colour is ignored, not a class
+  # Chapter 11's recipe on the Dubai tiles: the unlabelled colour is ignored, not a class
   python -m unetlib.train --recipe aerial --palette dubai --images "Tile 1/images" "Tile 2/images" \\
       --masks "Tile 1/masks" "Tile 2/masks" --epochs 25
 
@@ -126,7 +126,7 @@ def _data_options(data) -> None:
     data.add_argument(
         "--dataset",
         choices=("bbbc039",),
-        help="a registered set instead of folders (downloaded once): bbbc039, Chapter 7's 60 nuclei fields and split",
+        help="a registered set instead of folders (downloaded once): bbbc039, Chapter 8's 60 nuclei fields and split",
     )
     masks = data.add_mutually_exclusive_group()
     masks.add_argument(

@@ -1,7 +1,7 @@
 """The training chapters' experiments as functions, so that the chapters, the tests and the
-benchmark run the same code: train a U-Net on random crops of a few large images (Chapters 7
-and 9), score it on whole held-out ones: nuclei by Dice and object F1 (Chapter 7), EM membranes
-by pixel error and Rand error (Chapter 9); and Chapter 10's multi-class recipe,
+benchmark run the same code: train a U-Net on random crops of a few large images (Chapters 8
+and 9), score it on whole held-out ones: nuclei by Dice and object F1 (Chapter 8), EM membranes
+by pixel error and Rand error (Chapter 10); and Chapter 11's multi-class recipe,
 :func:`train_multiclass`, which returns a :class:`~unetlib.prediction.Segmenter` for raw RGB images of any size.
 """
 
@@ -39,6 +39,8 @@ __all__ = [
     "cells_from_membranes",
     "channel_statistics",
     "class_pixel_counts",
+    "filed_rows",
+    "filed_scores",
     "load_results",
     "median_frequency_weights",
     "score_membranes",
@@ -56,7 +58,7 @@ def load_results(name: str) -> dict:
     the versions, the seeds and the date); the chapters plot it, in Colab too.
 
     Example:
-        >>> load_results("chapter7_learning_curves")["seeds"]
+        >>> load_results("chapter8_learning_curves")["seeds"]
         [0, 1, 2]
     """
     folder = files("unetlib.results")
@@ -64,6 +66,40 @@ def load_results(name: str) -> dict:
     if name not in available:
         raise ValueError(f"no results file named {name!r}; available: {available}")
     return json.loads(folder.joinpath(f"{name}.json").read_text())
+
+
+def filed_rows(results: dict, configuration: str, part: str = "validation") -> list[dict]:
+    """The rows of a multi-class results file (``chapter11_aerial``) for one configuration.
+
+    Args:
+        results: the file, from :func:`load_results`.
+        configuration: a configuration's name, such as ``"dice"``.
+        part: the file's section: ``"validation"`` (choices), ``"test"`` (the final recipe
+            scored once), ``"curve"`` (scores against length) or another it holds.
+
+    Returns:
+        One dict per seed (or per point of a curve), in the file's order.
+    """
+    if not isinstance(results, dict) or part not in results:
+        sections = sorted(k for k, v in results.items() if isinstance(v, list)) if isinstance(results, dict) else []
+        raise ValueError(f"part must be a section of the results file, got {part!r}; sections: {sections}")
+    rows = [row for row in results[part] if row.get("configuration") == configuration]
+    if not rows:
+        names = sorted({row.get("configuration") for row in results[part]})
+        raise ValueError(f"no rows for configuration {configuration!r} in {part!r}; configurations: {names}")
+    return rows
+
+
+def filed_scores(results: dict, configuration: str, key: str = "mean_iou", part: str = "validation") -> np.ndarray:
+    """One score of every seed of a configuration: on the validation tile, or the test tile for
+    ``part="test"``.
+
+    Example:
+        >>> filed_scores(load_results("chapter11_aerial"), "dice").shape  # three seeds
+        (3,)
+    """
+    tile = "test_tile" if part == "test" else "validation_tile"
+    return np.array([row[tile][key] for row in filed_rows(results, configuration, part)])
 
 
 def train_on_crops(
@@ -77,7 +113,7 @@ def train_on_crops(
     recipe: Recipe = CHAPTER7_RECIPE,
     **settings,
 ) -> tuple[UNet, dict, float]:
-    """Train a same-padding U-Net (2 classes) with Chapter 7's recipe on random crops of ``images``.
+    """Train a same-padding U-Net (2 classes) with Chapter 8's recipe on random crops of ``images``.
 
     The recipe (:data:`~unetlib.recipes.CHAPTER7_RECIPE`): a U-Net of depth 3 and 16 channels
     with batch norm, 12 epochs of 8 steps of 8 random 128x128 crops, a learning rate that warms
@@ -195,7 +231,7 @@ def score_membranes(membrane_probability, membranes, threshold: float = 0.5) -> 
 
 
 # --------------------------------------------------------------------------------------------
-# Chapter 10: many classes, RGB scenes of any size.
+# Chapter 11: many classes, RGB scenes of any size.
 # --------------------------------------------------------------------------------------------
 
 
@@ -316,13 +352,13 @@ def train_multiclass(
     on_epoch_end: Callable[[Segmenter, dict], bool | None] | None = None,
     **settings,
 ) -> Segmenter:
-    """Chapter 10's recipe: train a U-Net on raw RGB scenes and return it as a :class:`~unetlib.prediction.Segmenter`.
+    """Chapter 11's recipe: train a U-Net on raw RGB scenes and return it as a :class:`~unetlib.prediction.Segmenter`.
 
     A same-padding U-Net with batch norm is trained with Adam on random crops of ``images``,
     normalised with the training set's channel statistics, unlabelled pixels left out of the
     loss (:data:`~unetlib.recipes.AERIAL_RECIPE`; ``python -m unetlib.train --recipe aerial``
     trains the same network). Two choices and a length make the recipe; each is an argument,
-    to measure what it brings (``benchmarks/aerial_recipes.py`` does, for Chapter 10, and the
+    to measure what it brings (``benchmarks/aerial_recipes.py`` does, for Chapter 11, and the
     defaults are what it chose on the validation tile):
 
     - ``augment``: the 8 flips and rotations of each crop (an aerial scene has no "up"), with
@@ -342,7 +378,7 @@ def train_multiclass(
         seconds: train for about this many seconds of wall time (stopping after the step that
             reaches it); or give ``steps``; or neither, for the recipe's own length
             (:attr:`~unetlib.recipes.Recipe.steps`: 600 for the aerial recipe, chosen on
-            Chapter 10's validation tile).
+            Chapter 11's validation tile).
         ignore_index: a target value whose pixels are left out of the loss (unlabelled).
         seed: seeds the weights, the crops and the augmentation.
         device: where to train (default :func:`~unetlib.config.choose_device`).

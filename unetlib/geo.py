@@ -1,4 +1,4 @@
-"""Remote-sensing scenes: multi-band GeoTIFFs with nodata and coordinates, in and out (Chapter 11).
+"""Remote-sensing scenes: multi-band GeoTIFFs with nodata and coordinates, in and out (Chapter 13).
 
 A scene from a satellite is not a photograph. It has more bands than three (Landsat 7: blue,
 green, red, near infrared and two short-wave infrared), values that are not 8-bit colours,
@@ -16,7 +16,7 @@ This module reads and writes with rasterio (``pip install "unetlib[geo]"``):
 - :func:`write_raster`, :func:`write_stack`: GeoTIFFs on a scene's grid (tiled, compressed)
 - :func:`scene_chips`: training squares where the scene is mostly labelled
 - :func:`predict_scene`: a whole scene from disk to a georeferenced class GeoTIFF, tile by tile
-  (Chapter 8's overlap-tile), memory bounded by the tile, not the scene
+  (Chapter 9's overlap-tile), memory bounded by the tile, not the scene
 
 Example:
     >>> scene = Scene([landsat / f"lsat7_2000_{b}0.tif" for b in (1, 2, 3, 4, 5, 7)])  # doctest: +SKIP
@@ -350,7 +350,7 @@ def predict_scene(
 ) -> Path:
     """Segment a whole scene from disk into a class GeoTIFF on its grid, a few tiles at a time.
 
-    Tiles are laid out as :func:`unetlib.tiling.predict_tiled` lays them out (Chapter 8), so the
+    Tiles are laid out as :func:`unetlib.tiling.predict_tiled` lays them out (Chapter 9), so the
     result equals that of the whole scene in memory; each tile's window is read from disk when it
     is needed and its output written at once, so memory is bounded by ``batch_size`` tiles, not
     by the scene. Nodata pixels (in any band) are written as :data:`NODATA_CLASS`.

@@ -1,4 +1,4 @@
-"""Chapter 11's scene and experiment: a Landsat 7 scene of North Carolina and its land-cover map.
+"""Chapter 13's scene and experiment: a Landsat 7 scene of North Carolina and its land-cover map.
 
 The same functions serve the chapter, its tests and ``benchmarks/landsat_bands.py``, so that a
 number on the page and the one in the results file come from one piece of code:

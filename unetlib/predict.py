@@ -1,7 +1,7 @@
 """``python -m unetlib.predict``: segment new images with a checkpoint of ``python -m unetlib.train``.
 
 Each image, of any size, is normalised as the training images were (the checkpoint records
-how), run through the network tile by tile with overlap (Chapter 8: seamless, memory bounded by
+how), run through the network tile by tile with overlap (Chapter 9: seamless, memory bounded by
 the tile) and written as a PNG mask: the palette's colours when the model was trained with one,
 else class indices. A network trained on GeoTIFF scenes segments GeoTIFF scenes, read from disk a
 tile at a time, into a class GeoTIFF on the scene's grid (:func:`unetlib.geo.predict_scene`).

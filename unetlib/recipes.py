@@ -74,7 +74,7 @@ class Split:
         return [items[i] for i in getattr(self, part)]
 
 
-#: Chapter 7's split of the 60 BBBC039 images of ``load_bbbc039(more=True)``, by image: the
+#: Chapter 8's split of the 60 BBBC039 images of ``load_bbbc039(more=True)``, by image: the
 #: subset's 20 (0-19) train; of the 40 more (20-59), every fourth (20, 24, ..., 56) validates,
 #: choosing the training length and how objects are cut out, and the other 30 test, once.
 BBBC039_SPLIT = Split(
@@ -83,20 +83,20 @@ BBBC039_SPLIT = Split(
     test=[k for k in range(20, 60) if k % 4],
 )
 
-#: A split of the 20-image subset alone (``load_bbbc039()``), for the quick runs of Chapter 6's
+#: A split of the 20-image subset alone (``load_bbbc039()``), for the quick runs of Chapter 7's
 #: sweep and of the tests: images 0-12 train, 13-14 validate, 15-19 test.
 BBBC039_SUBSET_SPLIT = Split(train=range(0, 13), val=range(13, 15), test=range(15, 20))
 
-#: The Dubai set's test tile in Chapter 10, never trained on.
+#: The Dubai set's test tile in Chapter 11, never trained on.
 DUBAI_TEST_TILE = 3
-#: The tile Chapter 10 validates on. Of the five other than the test tile, it is the one whose
+#: The tile Chapter 11 validates on. Of the five other than the test tile, it is the one whose
 #: class mix is closest to the other four's (total variation distance 0.30, computed in the
 #: chapter), so that its score speaks for them.
 DUBAI_VALIDATION_TILE = 2
 
 
 def dubai_split(names: Sequence[str]) -> Split:
-    """Chapter 10's split of the Dubai scenes by tile: Tile 2 validates, Tile 3 tests, the others train.
+    """Chapter 11's split of the Dubai scenes by tile: Tile 2 validates, Tile 3 tests, the others train.
 
     Example:
         >>> split = dubai_split(["Tile 1/image_part_001", "Tile 2/image_part_001", "Tile 3/image_part_001"])
@@ -166,7 +166,7 @@ class Recipe:
         )
 
 
-#: Chapter 7's recipe for nuclei. A small U-Net with batch norm, 12 epochs of 8 steps of 8 crops,
+#: Chapter 8's recipe for nuclei. A small U-Net with batch norm, 12 epochs of 8 steps of 8 crops,
 #: the rate warmed up to 3e-3 and decayed along a cosine, every augmentation, the border weight map.
 CHAPTER7_RECIPE = Recipe(
     model=dict(depth=3, base_channels=16, padding="same", batch_norm=True),
@@ -178,7 +178,7 @@ CHAPTER7_RECIPE = Recipe(
     weight_map=True,
 )
 
-#: Chapter 10's recipe for land cover from the air, as chosen on its validation tile
+#: Chapter 11's recipe for land cover from the air, as chosen on its validation tile
 #: (``benchmarks/aerial_recipes.py``): the soft Dice loss over every class, no augmentation (flips
 #: and rotations tied with none there, and none scored higher), 600 steps (75 epochs of 8 steps of
 #: 8 crops); unlabelled pixels (255) ignored, RGB normalised with the training set's channel
@@ -199,4 +199,4 @@ DEFAULT_RECIPE = Recipe(
 )
 
 #: The recipes by name (the command's ``--recipe``).
-RECIPES = {"default": DEFAULT_RECIPE, "chapter7": CHAPTER7_RECIPE, "aerial": AERIAL_RECIPE}
+RECIPES = {"default": DEFAULT_RECIPE, "chapter8": CHAPTER7_RECIPE, "aerial": AERIAL_RECIPE}

@@ -18,16 +18,18 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from unetlib._checks import boolean, describe, int_pair, integer, is_int, number, real_array, to_numpy
+from unetlib._checks import boolean, describe, int_pair, integer, integer_array, is_int, number, real_array, to_numpy
 from unetlib.conv import conv2d, conv_output_size, pad2d
 
 IntPair = Union[int, tuple[int, int]]
 
 __all__ = [
     "animation_html",
+    "class_legend",
     "conv_arithmetic_animation",
     "conv_transpose_animation",
     "draw_conv_arithmetic",
+    "paint_classes",
     "show_images",
     "show_number_grid",
     "show_weight_tensor",
@@ -709,3 +711,70 @@ def animation_html(animation: FuncAnimation, alt: str) -> str:
     if count != 1:
         raise RuntimeError("Matplotlib's animation HTML changed: could not find the frame image to label")
     return html
+
+
+def _colour_table(colours, name: str = "colours") -> np.ndarray:
+    """``colours`` as an (n, 3) uint8 table of RGB triples in 0-255."""
+    table = real_array(colours, name, ndim=2, shape_hint="(one (r, g, b) triple per class)")
+    if table.shape[1] != 3 or len(table) == 0:
+        raise ValueError(f"{name} must hold (r, g, b) triples, one per class, got shape {table.shape}")
+    if table.min() < 0 or table.max() > 255:
+        raise ValueError(f"{name} must hold values in 0-255 (8-bit RGB), got {table.min():g} to {table.max():g}")
+    return table.astype(np.uint8)
+
+
+def paint_classes(
+    classes, colours, ignore_index: int | None = None, ignore_colour: tuple[int, int, int] = (155, 155, 155)
+) -> np.ndarray:
+    """A class map as an RGB picture: class ``k`` painted ``colours[k]``.
+
+    Args:
+        classes: (H, W) class indices 0 .. ``len(colours) - 1``, and ``ignore_index`` where unlabelled.
+        colours: one (r, g, b) triple in 0-255 per class.
+        ignore_index: the value of unlabelled pixels (255 in Chapter 11), or None if there are none.
+        ignore_colour: the colour of unlabelled pixels.
+
+    Returns:
+        (H, W, 3) uint8 picture, for ``plt.imshow`` or to save as a PNG.
+
+    Example:
+        >>> paint_classes([[0, 1], [1, 255]], [(255, 0, 0), (0, 0, 255)], ignore_index=255)[1].tolist()
+        [[0, 0, 255], [155, 155, 155]]
+    """
+    class_map = integer_array(classes, "classes", ndim=2, shape_hint="(H, W)")
+    table = _colour_table(colours)
+    grey = _colour_table([ignore_colour], "ignore_colour")[0]
+    unlabelled = np.zeros(class_map.shape, bool) if ignore_index is None else class_map == ignore_index
+    outside = ~unlabelled & ((class_map < 0) | (class_map >= len(table)))
+    if outside.any():
+        raise ValueError(
+            f"classes holds {int(class_map[outside][0])}, but colours has {len(table)} entries "
+            f"(classes 0-{len(table) - 1}); pass one colour per class, or ignore_index= for unlabelled pixels"
+        )
+    picture = table[np.where(unlabelled, 0, class_map)]
+    picture[unlabelled] = grey
+    return picture
+
+
+def class_legend(
+    fig: Figure, names: Sequence[str], colours, ignore_colour: tuple[int, int, int] | None = (155, 155, 155)
+) -> None:
+    """A legend of class colours below a figure's panels (and "unlabelled", unless ``ignore_colour`` is None).
+
+    Args:
+        fig: the figure to add the legend to.
+        names: one name per class.
+        colours: one (r, g, b) triple in 0-255 per class, as given to :func:`paint_classes`.
+        ignore_colour: the unlabelled pixels' colour, or None to leave it out of the legend.
+    """
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {describe(fig)}")
+    table = _colour_table(colours)
+    labels = [str(name) for name in _as_list(names, "names", "one name per class")]
+    if len(labels) != len(table):
+        raise ValueError(f"names has {len(labels)} entries but colours {len(table)}: give one name per colour")
+    if ignore_colour is not None:
+        table = np.concatenate([table, _colour_table([ignore_colour], "ignore_colour")])
+        labels.append("unlabelled")
+    handles = [Rectangle((0, 0), 1, 1, color=colour / 255) for colour in table]
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels))

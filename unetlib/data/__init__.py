@@ -15,6 +15,7 @@ from unetlib.data.download import DATA_ENV, data_home, fetch
 from unetlib.data.pictures import XO_CLASSES, logo, xo_canvas, xo_dataset, xo_glyph
 from unetlib.data.segmentation import (
     DUBAI_CLASSES,
+    DUBAI_DISPLAY_COLOURS,
     DUBAI_PALETTE,
     UNLABELLED,
     SegmentationDataset,
@@ -32,6 +33,7 @@ from unetlib.data.synthetic import synthetic_cells
 __all__ = [
     "Augment",
     "DUBAI_CLASSES",
+    "DUBAI_DISPLAY_COLOURS",
     "DUBAI_PALETTE",
     "DATA_ENV",
     "RandomCrops",

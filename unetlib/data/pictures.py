@@ -50,7 +50,7 @@ def logo(size: int = 96) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
-# X and O glyphs (Chapter 4): a two-class toy problem small enough to train on a CPU in seconds.
+# X and O glyphs (Chapter 5): a two-class toy problem small enough to train on a CPU in seconds.
 # --------------------------------------------------------------------------------------------
 
 

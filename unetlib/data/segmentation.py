@@ -334,7 +334,7 @@ DUBAI_CLASSES = ("building", "land", "road", "vegetation", "water")
 #: The class index of unlabelled pixels (an ignore index, outside 0..4).
 UNLABELLED = 255
 #: The colours the set's mask PNGs actually hold, each with its class index (counted in
-#: Chapter 10; the set's classes.json lists other colours, the annotation tool's).
+#: Chapter 11; the set's classes.json lists other colours, the annotation tool's).
 DUBAI_PALETTE = {
     (60, 16, 152): 0,  # building   #3C1098
     (132, 41, 246): 1,  # land (unpaved)  #8429F6
@@ -344,6 +344,12 @@ DUBAI_PALETTE = {
     (155, 155, 155): UNLABELLED,  # "unlabeled"   #9B9B9B
     (0, 0, 0): UNLABELLED,  # a few stray black pixels, in no class list
 }
+
+
+#: Colours to *look at* Dubai class maps in (building, land, road, vegetation, water): Okabe and
+#: Ito's colour-blind-safe set. The set's own colours (:data:`DUBAI_PALETTE`) paint building and land
+#: in two purples that are hard to tell apart; keep those for mask files.
+DUBAI_DISPLAY_COLOURS = ((213, 94, 0), (240, 228, 66), (0, 0, 0), (0, 158, 115), (0, 114, 178))
 
 
 def load_dubai() -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:

@@ -23,31 +23,22 @@ from unetlib.exercises.chapter3 import (
     check_parameter_count,
     mystery_pairs,
 )
-from unetlib.exercises.chapter4 import (
-    check_cross_entropy,
-    check_dense_output_size,
-    check_fc_to_conv,
-    check_linear_to_conv1x1,
-)
-from unetlib.exercises.chapter5 import check_conv_transpose, check_output_padding, check_transpose_output_size
-from unetlib.exercises.chapter6 import check_is_valid_size, check_unet_output_size, check_up_forward
-from unetlib.exercises.chapter7 import (
+from unetlib.exercises.chapter4 import check_backward_by_hand, check_cross_entropy, check_momentum_step
+from unetlib.exercises.chapter5 import check_dense_output_size, check_fc_to_conv, check_linear_to_conv1x1
+from unetlib.exercises.chapter6 import check_conv_transpose, check_output_padding, check_transpose_output_size
+from unetlib.exercises.chapter7 import check_is_valid_size, check_unet_output_size, check_up_forward
+from unetlib.exercises.chapter8 import (
     check_border_weight,
     check_dataset,
     check_dice,
     check_object_matching,
     check_train_step,
 )
-from unetlib.exercises.chapter8 import check_mirror_pad, check_tile_count, check_tile_step
-from unetlib.exercises.chapter9 import check_cells_from_membranes, check_dihedral_average, check_pixel_error
-from unetlib.exercises.chapter10 import (
-    check_ablation_guess,
-    check_class_weights,
-    check_decode_palette,
-    check_iou_from_confusion,
-    check_weighted_cross_entropy,
-)
-from unetlib.exercises.chapter11 import check_class_areas, check_ndvi, check_pixel_to_map, check_valid_footprint
+from unetlib.exercises.chapter9 import check_mirror_pad, check_tile_count, check_tile_step
+from unetlib.exercises.chapter10 import check_cells_from_membranes, check_dihedral_average, check_pixel_error
+from unetlib.exercises.chapter11 import check_class_weights, check_decode_palette, check_iou_from_confusion
+from unetlib.exercises.chapter12 import check_ablation_guess, check_weighted_cross_entropy
+from unetlib.exercises.chapter13 import check_class_areas, check_ndvi, check_pixel_to_map, check_valid_footprint
 
 __all__ = [
     "check_class_areas",
@@ -56,6 +47,7 @@ __all__ = [
     "check_valid_footprint",
     "CheckResult",
     "check_ablation_guess",
+    "check_backward_by_hand",
     "check_border_weight",
     "check_cells_from_membranes",
     "check_class_weights",
@@ -70,6 +62,7 @@ __all__ = [
     "check_is_valid_size",
     "check_linear_to_conv1x1",
     "check_mirror_pad",
+    "check_momentum_step",
     "check_dice",
     "check_dihedral_average",
     "check_dilate_kernel",

@@ -1,14 +1,12 @@
-"""Chapter 11's exercises: NDVI by hand, the footprint valid in every band, the area of each
-class in hectares, and a pixel's map coordinates from the geotransform.
-
-Each check compares your function with a reference written out here in NumPy, on small cases
-that include the traps (a zero denominator, bands with different nodata values and types, a
-rotated geotransform).
+"""Chapter 11's exercises: IoU per class from a confusion matrix, class weights from pixel
+counts, and decoding a colour mask with a palette.
 
 Example:
-    >>> check_ndvi(lambda nir, red: (red - nir) / (red + nir + 1e-9))
-    Not yet: your NDVI has the opposite sign: near infrared comes first, (nir -
-        red)
+    A wrong answer, and what the check says:
+
+    >>> check_class_weights(lambda counts: 1 / counts)
+    Not yet: for counts [600, 300, 100] you give [0.0017, 0.0033, 0.01]:
+        expected [0.5, 1.0, 3.0]
 """
 
 from __future__ import annotations
@@ -19,131 +17,158 @@ import numpy as np
 
 from unetlib.exercises._common import CheckResult, _call, _show
 
-__all__ = ["check_class_areas", "check_ndvi", "check_pixel_to_map", "check_valid_footprint"]
+__all__ = [
+    "check_class_weights",
+    "check_decode_palette",
+    "check_iou_from_confusion",
+]
 
 
-def _ndvi_cases() -> list[tuple[np.ndarray, np.ndarray]]:
-    rng = np.random.default_rng(11)
-    return [
-        (np.array([[200.0, 50.0], [30.0, 0.0]]), np.array([[40.0, 50.0], [90.0, 0.0]])),  # 0/0 in a corner
-        (rng.uniform(1, 255, (5, 7)), rng.uniform(1, 255, (5, 7))),
-    ]
+def _matrices() -> list[np.ndarray]:
+    """Confusion matrices C[true, predicted] to check against: hand-made, random, one class absent."""
+    rng = np.random.default_rng(10)
+    noisy = rng.integers(0, 20, (4, 4)) + np.diag([90, 60, 30, 5])
+    absent = np.array([[5, 1, 0], [2, 7, 0], [0, 0, 0]])  # class 2: neither true nor predicted
+    return [np.array([[3, 1], [0, 2]]), noisy, absent]
 
 
-def check_ndvi(function: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> CheckResult:
-    """``function(nir, red)`` must return NDVI, ``(nir - red) / (nir + red)``, and 0 where both are 0."""
-    for nir, red in _ndvi_cases():
-        got, problem = _call(function, nir.copy(), red.copy())
+def _iou_by_counting(matrix: np.ndarray) -> np.ndarray:
+    """IoU of each class from pixel lists rebuilt from the matrix, counted as sets of pixels."""
+    truth = np.repeat(np.arange(matrix.size) // matrix.shape[0], matrix.ravel())
+    prediction = np.repeat(np.arange(matrix.size) % matrix.shape[0], matrix.ravel())
+    ious = []
+    for k in range(matrix.shape[0]):
+        union = np.sum((truth == k) | (prediction == k))
+        ious.append(np.sum((truth == k) & (prediction == k)) / union if union else np.nan)
+    return np.array(ious)
+
+
+def check_iou_from_confusion(function: Callable[[np.ndarray], np.ndarray]) -> CheckResult:
+    """Check a reader's ``function(matrix)``: the IoU of every class from a confusion matrix
+    ``C[true, predicted]``, NaN for a class with no pixels true or predicted.
+
+    The reference rebuilds a pixel list from each matrix and counts intersection and union per
+    class, independently of :func:`unetlib.metrics.iou_from_confusion`."""
+    for matrix in _matrices():
+        got, problem = _call(function, matrix.copy())
         if problem:
             return CheckResult(False, problem)
-        total = nir + red
-        expected = np.divide(nir - red, total, out=np.zeros_like(total), where=total != 0)
+        expected = _iou_by_counting(matrix)
         if got.shape != expected.shape:
-            return CheckResult(False, f"your output has shape {got.shape}, the bands {expected.shape}")
-        if not np.isfinite(got).all():
-            return CheckResult(False, "your NDVI holds NaN or infinity where nir + red is 0: return 0 there")
-        if np.allclose(got, -expected):
-            return CheckResult(False, "your NDVI has the opposite sign: near infrared comes first, (nir - red)")
-        if not np.allclose(got, expected, atol=1e-6):
-            return CheckResult(
-                False, f"for nir={_show(nir)} and red={_show(red)} expected {_show(expected)}, got {_show(got)}"
+            if got.shape == ():
+                return CheckResult(
+                    False,
+                    f"you return one number ({_show(got)}): return one IoU per class, {len(expected)} of them",
+                )
+            return CheckResult(False, f"you return shape {got.shape}: one IoU per class is shape {expected.shape}")
+        if np.allclose(got, expected, equal_nan=True):
+            continue
+        hits = np.diag(matrix).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            recall, precision = hits / matrix.sum(1), hits / matrix.sum(0)
+            dice = 2 * hits / (matrix.sum(0) + matrix.sum(1))
+        present = ~np.isnan(expected)
+        if np.allclose(got[present], recall[present]):
+            hint = "that is each class's recall, C[k, k] / row sum: the union also holds the column"
+        elif np.allclose(got[present], precision[present]):
+            hint = "that is each class's precision, C[k, k] / column sum: the union also holds the row"
+        elif np.allclose(got[present], dice[present]):
+            hint = "that is the Dice of each class; IoU is TP / (TP + FP + FN)"
+        elif np.allclose(got[present], expected[present]):
+            hint = (
+                f"for class {int(np.flatnonzero(~present)[0])}, with no pixels true or predicted, you give "
+                f"{_show(got[~present][0])}: it has no IoU (NaN), so that a mean can leave it out"
             )
-    return CheckResult(True, "your NDVI is (nir - red) / (nir + red), 0 where both bands are 0.")
+        else:
+            hint = f"IoU is C[k, k] / (row k + column k - C[k, k]); expected {np.round(expected, 4).tolist()}"
+        return CheckResult(False, f"for C = {matrix.tolist()} you give {np.round(got, 4).tolist()}: {hint}")
+    return CheckResult(True, "your IoU per class matches counting the pixels, NaN for an absent class included.")
 
 
-def _bands_cases() -> list[tuple[list[np.ndarray], list]]:
-    blue = np.array([[-99999.0, 12.0, 30.0], [5.0, 7.0, np.nan]], np.float32)
-    swir = np.array([[4, -32768, 9], [1, 2, 3]], np.int16)
-    plain = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], np.float32)
-    return [([blue, swir], [-99999.0, -32768]), ([blue, swir, plain], [-99999.0, -32768, None])]
-
-
-def check_valid_footprint(function: Callable[[list, list], np.ndarray]) -> CheckResult:
-    """``function(bands, nodata)`` must return the ``(H, W)`` bool mask of pixels with data in *every* band.
-
-    ``bands`` is a list of ``(H, W)`` arrays of different types, ``nodata`` one value per band
-    (``None``: the band declares none); NaN is never data.
-    """
-    for bands, nodata in _bands_cases():
-        got, problem = _call(function, [b.copy() for b in bands], list(nodata))
+def check_class_weights(function: Callable[[np.ndarray], np.ndarray]) -> CheckResult:
+    """Check a reader's ``function(counts)``: median frequency balancing, ``median(f) / f_c``
+    with ``f`` the pixel frequencies of the classes present, and 0 for a class with no pixels."""
+    cases = [np.array([600, 300, 100]), np.array([4_366_211, 14_351_827, 2_819_345, 3_516_601, 11_413_607])]
+    cases.append(np.array([50, 0, 200, 150]))
+    for counts in cases:
+        got, problem = _call(function, counts.copy())
         if problem:
             return CheckResult(False, problem)
-        expected = np.ones(bands[0].shape, bool)
-        for band, value in zip(bands, nodata):
-            expected &= np.isfinite(band.astype(np.float64))
-            if value is not None:
-                expected &= band != value
-        if got.shape != expected.shape or not np.isin(got, (0, 1)).all():
-            return CheckResult(False, f"return a bool mask of shape {expected.shape}, got {_show(got)}")
-        got = got.astype(bool)
-        if got.sum() > expected.sum() and (got & ~expected).any():
-            return CheckResult(
-                False,
-                f"your footprint keeps {int((got & ~expected).sum())} pixel(s) that some band has no data for "
-                "(each band's own nodata value, and NaN): a pixel is valid only where all bands are",
-            )
-        if not np.array_equal(got, expected):
-            return CheckResult(False, f"expected {_show(expected)}, got {_show(got)}")
-    return CheckResult(True, "your footprint keeps the pixels with data in every band, each band's nodata honoured.")
-
-
-def check_class_areas(function: Callable[[np.ndarray, float, int], np.ndarray]) -> CheckResult:
-    """``function(classes, pixel_size, num_classes)`` must return each class's area in hectares.
-
-    ``classes`` is an ``(H, W)`` class map with 255 for nodata (not counted), ``pixel_size``
-    the side of a square pixel in metres. One hectare is 100 m x 100 m.
-    """
-    rng = np.random.default_rng(12)
-    cases = [(np.array([[0, 0, 1], [255, 2, 2]]), 28.5, 4), (rng.integers(0, 5, (30, 40)), 10.0, 5)]
-    cases[1][0][:3] = 255
-    for classes, size, count in cases:
-        got, problem = _call(function, classes.copy(), size, count)
-        if problem:
-            return CheckResult(False, problem)
-        counts = np.array([(classes == k).sum() for k in range(count)], np.float64)
-        expected = counts * size * size / 10_000
+        present = counts > 0
+        frequency = counts / counts.sum()
+        expected = np.zeros(len(counts))
+        expected[present] = np.median(frequency[present]) / frequency[present]
         if got.shape != expected.shape:
-            return CheckResult(False, f"return one area per class ({count}), got shape {got.shape}")
-        if np.allclose(got, counts * size * size):
-            return CheckResult(False, "your areas are in square metres: a hectare is 10,000 m2")
-        if np.allclose(got, counts * size / 10_000):
-            return CheckResult(False, "a pixel's area is its side squared (28.5 m x 28.5 m), not its side")
-        if not np.allclose(got, expected, rtol=1e-9):
-            return CheckResult(
-                False, f"for {_show(classes)} with {size} m pixels expected {_show(expected)} ha, got {_show(got)}"
+            return CheckResult(False, f"you return shape {got.shape}: one weight per class is shape {expected.shape}")
+        if np.allclose(got, expected):
+            continue
+        with np.errstate(divide="ignore"):
+            inverse = np.where(present, 1 / frequency, 0)
+            by_mean = np.where(present, np.mean(frequency[present]) / frequency, 0)
+        if np.allclose(got[present], inverse[present]):
+            hint = "that is 1 / f: divide the median frequency by each class's, so the median class gets 1"
+        elif np.allclose(got[present], 1 / expected[present]):
+            hint = "upside down: the rarer class must get the larger weight, median(f) / f_c"
+        elif np.allclose(got[present], by_mean[present]):
+            hint = "that uses the mean frequency: median frequency balancing uses the median"
+        elif not present.all() and np.allclose(got[present], expected[present]):
+            hint = "a class with no pixels gets weight 0 (and the median is over the classes present)"
+        else:
+            hint = f"expected {np.round(expected, 4).tolist()}"
+        return CheckResult(False, f"for counts {counts.tolist()} you give {np.round(got, 4).tolist()}: {hint}")
+    return CheckResult(True, "your weights are median(f) / f, and 0 for an absent class.")
+
+
+def check_decode_palette(function: Callable[[np.ndarray, dict], np.ndarray]) -> CheckResult:
+    """Check a reader's ``function(mask, palette)``: an ``(H, W, 3)`` uint8 colour mask and a dict
+    ``{(r, g, b): class}`` give the ``(H, W)`` class map; a colour missing from the palette
+    raises ValueError instead of becoming a class."""
+    palette = {(60, 16, 152): 0, (132, 41, 246): 1, (110, 193, 228): 2, (16, 60, 152): 3, (155, 155, 155): 255}
+    colours = np.array(list(palette))
+    rng = np.random.default_rng(4)
+    which = rng.integers(0, len(colours), (6, 7))
+    mask = colours[which].astype(np.uint8)
+    expected = np.array(list(palette.values()))[which]
+    got, problem = _call(function, mask.copy(), dict(palette))
+    if problem:
+        return CheckResult(False, problem)
+    if got.shape != expected.shape:
+        return CheckResult(
+            False,
+            f"you return shape {got.shape} for a {mask.shape} mask: one class index per pixel is "
+            f"{expected.shape} (compare all three channels, then keep one number per pixel)",
+        )
+    if not np.array_equal(got, expected):
+        swapped = {(b, g, r): k for (r, g, b), k in palette.items()}
+        if all(np.array_equal(got[which == k], expected[which == k]) for k in (1, 2, 4)) and not np.array_equal(
+            got[(which == 0) | (which == 3)], expected[(which == 0) | (which == 3)]
+        ):
+            hint = (
+                "(60, 16, 152) and (16, 60, 152) got mixed up: compare the colours channel by channel, "
+                "not by a sum or other summary of the three"
             )
+        elif len(swapped) == len(palette) and np.array_equal(got, np.array(list(swapped.values()))[which]):
+            hint = "the channels are in order R, G, B"
+        else:
+            first = tuple(int(i) for i in np.argwhere(got != expected)[0])
+            hint = (
+                f"pixel {first} is colour {tuple(int(v) for v in mask[first])}, class {expected[first]}, "
+                f"you give {_show(got[first])} (with uint8 values, r * 65536 overflows: convert to int first)"
+            )
+        return CheckResult(False, hint)
+    stray = mask.copy()
+    stray[2, 3] = (0, 0, 0)
+    try:
+        function(stray, dict(palette))
+    except ValueError:
+        return CheckResult(True, "your decoding matches, and a colour outside the palette stops with a ValueError.")
+    except Exception as error:  # the reader's code may raise anything; report it
+        return CheckResult(
+            False,
+            f"for a colour outside the palette your function raised {type(error).__name__}: {error}; raise ValueError",
+        )
     return CheckResult(
-        True, "your areas count each class's pixels times the pixel's area, in hectares, nodata left out."
+        False,
+        "a mask with a pixel of colour (0, 0, 0), which the palette does not hold, was decoded without an error: "
+        "raise a ValueError naming the colour, or it silently becomes some class",
     )
-
-
-def check_pixel_to_map(function: Callable[[tuple, int, int], tuple]) -> CheckResult:
-    """``function(transform, row, col)`` must return the map coordinates ``(x, y)`` of the pixel's *centre*.
-
-    ``transform`` is the geotransform as six numbers ``(a, b, c, d, e, f)`` (rasterio's
-    ``Affine`` order): ``x = a * column + b * row + c`` and ``y = d * column + e * row + f``
-    for a pixel *corner* ``(column, row)``.
-    """
-    cases = [((28.5, 0.0, 630534.0, 0.0, -28.5, 228114.0), 10, 3), ((2.0, 0.5, 100.0, 0.25, -2.0, 50.0), 4, 7)]
-    for transform, row, col in cases:
-        got, problem = _call(function, transform, row, col)
-        if problem:
-            return CheckResult(False, problem)
-        a, b, c, d, e, f = transform
-        centre = (a * (col + 0.5) + b * (row + 0.5) + c, d * (col + 0.5) + e * (row + 0.5) + f)
-        corner = (a * col + b * row + c, d * col + e * row + f)
-        swapped = (a * (row + 0.5) + b * (col + 0.5) + c, d * (row + 0.5) + e * (col + 0.5) + f)
-        if got.shape != (2,):
-            return CheckResult(False, f"return the two numbers (x, y), got shape {got.shape}")
-        if np.allclose(got, corner):
-            return CheckResult(
-                False,
-                "you gave the pixel's top-left corner: its centre is half a pixel further, (col + 0.5, row + 0.5)",
-            )
-        if np.allclose(got, swapped):
-            return CheckResult(False, "row and column are swapped: x follows the column, y the row")
-        if not np.allclose(got, centre, rtol=0, atol=1e-6):
-            return CheckResult(
-                False, f"for transform {transform}, row {row}, col {col} expected {centre}, got {tuple(got)}"
-            )
-    return CheckResult(True, "your coordinates are the pixel centre's, through the whole geotransform.")

@@ -1,12 +1,17 @@
-"""Chapter 4's exercises: a Linear as a 1x1 convolution, a whole-map Linear as a convolution,
-the size of a dense prediction map, and cross-entropy from logits.
+"""Chapter 4's exercises: a backward pass by hand, one step of momentum, and a cross-entropy
+from logits that does not overflow.
 
 Example:
     A wrong answer, and what the check says:
 
-    >>> check_dense_output_size(lambda n: n // 4)
-    Not yet: for a 14-pixel canvas you give 3, the network gives 1: each 3x3
-        conv removes 2 pixels, each pool halves (rounding down)
+    >>> def forgets_the_relu(x, t, w1, b1, w2, b2):
+    ...     y = w2 * (w1 * x + b1) + b2  # no max(z, 0)
+    ...     return (y - t) * w2 * x, (y - t) * w2, (y - t) * (w1 * x + b1), y - t
+    >>> check_backward_by_hand(forgets_the_relu)
+    Not yet: for x=1.5, t=1.0, w1=-0.8, b1=0.2, w2=0.5, b2=0.3 (where z < 0) you
+        give dL/dw1, dL/db1, dL/dw2, dL/db2 = [-0.9, -0.6, 1.2, -1.2], autograd
+        gives [0.0, 0.0, 0.0, -0.7]: where z <= 0 the ReLU outputs 0 and passes
+        no gradient back: h = 0 and dL/dz = 0
 """
 
 from __future__ import annotations
@@ -16,106 +21,123 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from unetlib.exercises._common import _RETURNED_NONE, CheckResult, _call, _show
 
-__all__ = ["check_cross_entropy", "check_dense_output_size", "check_fc_to_conv", "check_linear_to_conv1x1"]
+__all__ = ["check_backward_by_hand", "check_cross_entropy", "check_momentum_step"]
+
+#: (x, t, w1, b1, w2, b2): the ReLU passes in the first two cases and blocks in the third.
+_GRAPHS = (
+    (1.5, 1.0, 0.8, -0.2, -0.5, 0.3),
+    (-2.0, 0.5, -1.1, 0.4, 1.7, -0.6),
+    (1.5, 1.0, -0.8, 0.2, 0.5, 0.3),
+)
 
 
-def _run(function: Callable, *args) -> tuple[object, str | None]:
-    try:
-        result = function(*args)
-    except Exception as error:  # the reader's code may raise anything; report it
-        return None, f"your function raised {type(error).__name__}: {error}"
-    if result is None:
-        return None, _RETURNED_NONE
-    if not isinstance(result, nn.Conv2d):
-        return None, f"return an nn.Conv2d, got {type(result).__name__}"
-    return result, None
+def _autograd_gradients(x: float, t: float, *weights: float) -> np.ndarray:
+    """dL/dw1, dL/db1, dL/dw2, dL/db2 of the chapter's graph, by autograd."""
+    w = torch.tensor(weights, dtype=torch.float64, requires_grad=True)
+    y = w[2] * torch.relu(w[0] * x + w[1]) + w[3]
+    (0.5 * (y - t) ** 2).backward()
+    return w.grad.numpy()
 
 
-def check_linear_to_conv1x1(function: Callable[[nn.Linear], nn.Conv2d]) -> CheckResult:
-    """Check a reader's ``function(linear)``: an ``nn.Conv2d`` with a 1x1 kernel that applies
-    ``linear`` to the feature vector of every pixel of a ``(N, in_features, H, W)`` map."""
-    torch.manual_seed(0)
-    for c_in, c_out in ((3, 2), (5, 4), (1, 3)):
-        linear = nn.Linear(c_in, c_out).double()
-        conv, problem = _run(function, linear)
+def _backward_hint(got: np.ndarray, expected: np.ndarray, x: float, t: float, weights: tuple) -> str:
+    """The likely mistake behind a wrong set of gradients."""
+    w1, b1, w2, b2 = weights
+    z = w1 * x + b1
+    if z <= 0 and not np.allclose(got[:3], 0):
+        return "where z <= 0 the ReLU outputs 0 and passes no gradient back: h = 0 and dL/dz = 0"
+    if np.allclose(got, -expected):
+        return "every sign is flipped: dL/dy = y - t (from L = (y - t)^2 / 2), not t - y"
+    if np.allclose(got[2:], expected[2:]) and np.isclose(got[0], expected[0] / w2):
+        return "dL/dw1 misses the factor w2: the gradient reaches z through y = w2 h"
+    if np.allclose(got[1:], expected[1:]) and np.isclose(got[0], expected[1]):
+        return "dL/dw1 is dL/dz times x (z = w1 x + b1), dL/db1 is dL/dz alone"
+    if np.allclose(got, 2 * expected):
+        return "each gradient is twice autograd's: the loss is HALF the squared error, so dL/dy = y - t"
+    return "walk backwards: dL/dy = y - t, dL/dh = dL/dy * w2, dL/dz = dL/dh if z > 0 else 0"
+
+
+def check_backward_by_hand(function: Callable) -> CheckResult:
+    """Check a reader's ``function(x, t, w1, b1, w2, b2)``: the gradients
+    ``(dL/dw1, dL/db1, dL/dw2, dL/db2)`` of Chapter 4's graph ``z = w1 x + b1``,
+    ``h = max(z, 0)``, ``y = w2 h + b2``, ``L = (y - t)^2 / 2``, against autograd, on graphs
+    where the ReLU passes and where it blocks."""
+    for graph in _GRAPHS:
+        got, problem = _call(function, *graph)
         if problem:
             return CheckResult(False, problem)
-        if conv.kernel_size != (1, 1):
-            return CheckResult(False, f"your convolution's kernel is {conv.kernel_size}; a per-pixel layer is 1x1")
-        if (conv.in_channels, conv.out_channels) != (c_in, c_out):
+        if got.shape != (4,):
+            return CheckResult(
+                False, f"return the four gradients (dL/dw1, dL/db1, dL/dw2, dL/db2), got shape {got.shape}"
+            )
+        expected = _autograd_gradients(*graph)
+        if np.allclose(got, expected, rtol=1e-6, atol=1e-9):
+            continue
+        x, t, *weights = graph
+        blocked = " (where z < 0)" if weights[0] * x + weights[1] < 0 else ""
+        case = f"x={x}, t={t}, w1={weights[0]}, b1={weights[1]}, w2={weights[2]}, b2={weights[3]}"
+        return CheckResult(
+            False,
+            f"for {case}{blocked} you give dL/dw1, dL/db1, dL/dw2, dL/db2 = {np.round(got, 4).tolist()}, "
+            f"autograd gives {np.round(expected, 4).tolist()}: {_backward_hint(got, expected, x, t, tuple(weights))}",
+        )
+    return CheckResult(True, "your four gradients match autograd's, where the ReLU passes and where it blocks.")
+
+
+def check_momentum_step(function: Callable) -> CheckResult:
+    """Check a reader's ``function(weight, gradient, velocity, lr, momentum)`` returning
+    ``(new_weight, new_velocity)``: six steps on the chapter's bowl, each fed the reader's own
+    velocity, compared weight for weight with ``torch.optim.SGD(lr=lr, momentum=momentum)``
+    (velocity ``v = momentum * v + g``, step ``-lr * v``)."""
+    lr, mu = 0.005, 0.9
+    scales = np.array([1.0, 100.0])
+    weight, velocity = np.array([-4.0, 1.0]), np.zeros(2)
+    reference = torch.tensor([-4.0, 1.0], dtype=torch.float64, requires_grad=True)
+    sgd = torch.optim.SGD([reference], lr=lr, momentum=mu)
+    for step in range(1, 7):
+        gradient = scales * weight
+        try:
+            answer = function(weight.copy(), gradient.copy(), velocity.copy(), lr, mu)
+        except Exception as error:  # the reader's code may raise anything; report it
+            return CheckResult(False, f"your function raised {type(error).__name__}: {error}")
+        if not isinstance(answer, tuple) or len(answer) != 2:
+            if answer is None:
+                return CheckResult(False, _RETURNED_NONE)
+            return CheckResult(False, f"return two things, (new_weight, new_velocity), got {answer!r:.80}")
+        new_weight, new_velocity = (np.asarray(part, dtype=float) for part in answer)
+        if new_velocity.shape != (2,) or np.array_equal(new_velocity, velocity):
             return CheckResult(
                 False,
-                f"nn.Linear({c_in}, {c_out}) needs nn.Conv2d({c_in}, {c_out}, 1), "
-                f"got in {conv.in_channels}, out {conv.out_channels}",
+                f"at step {step} the velocity you return is {_show(new_velocity)}, the one passed in: return "
+                "the new one, momentum * velocity + gradient, so that the next step builds on it",
             )
-        x = torch.randn(2, c_in, 4, 5, dtype=torch.float64)
-        with torch.no_grad():
-            expected = linear(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-            got = conv.double()(x)
-        if torch.allclose(got, expected):
-            continue
-        if conv.bias is None or not torch.allclose(conv.bias.double(), linear.bias):
-            return CheckResult(False, "copy the bias too: one value per output channel")
-        return CheckResult(False, "the weights differ: reshape linear.weight (out, in) to (out, in, 1, 1)")
-    return CheckResult(True, "your 1x1 convolution equals the Linear layer applied to every pixel.")
-
-
-def check_fc_to_conv(function: Callable[[nn.Linear, int, int, int], nn.Conv2d]) -> CheckResult:
-    """Check a reader's ``function(linear, channels, height, width)``: the ``nn.Conv2d`` whose
-    kernel covers a whole ``channels x height x width`` map and computes ``linear`` on the
-    flattened map (``linear.in_features == channels * height * width``)."""
-    torch.manual_seed(1)
-    for c, h, w, out in ((3, 2, 2, 2), (2, 3, 4, 5)):
-        linear = nn.Linear(c * h * w, out).double()
-        conv, problem = _run(function, linear, c, h, w)
-        if problem:
-            return CheckResult(False, problem)
-        if conv.kernel_size != (h, w):
+        sgd.zero_grad()
+        (0.5 * (torch.from_numpy(scales) * reference**2).sum()).backward()
+        sgd.step()
+        expected = reference.detach().numpy()
+        if not np.allclose(new_weight, expected, rtol=1e-9):
             return CheckResult(
-                False, f"for a {c}x{h}x{w} map the kernel must cover it: {h}x{w}, got {conv.kernel_size}"
+                False,
+                f"after step {step} your weights are {_show(new_weight)}, "
+                f"torch.optim.SGD's {_show(expected)}: {_momentum_hint(step, new_weight, weight, gradient, velocity, lr, mu)}",
             )
-        x = torch.randn(3, c, h, w, dtype=torch.float64)
-        with torch.no_grad():
-            expected = linear(x.flatten(1))
-            got = conv.double()(x).flatten(1)
-        if torch.allclose(got, expected):
-            continue
-        with torch.no_grad():
-            swapped = linear(x.permute(0, 1, 3, 2).flatten(1))
-        if torch.allclose(got, swapped):
-            return CheckResult(
-                False, "height and width are swapped: flatten() orders (C, H, W), reshape to (out, C, H, W)"
-            )
-        return CheckResult(False, "the outputs differ: reshape linear.weight to (out, C, H, W) and copy the bias")
-    return CheckResult(True, "your convolution equals the fully connected layer on every map.")
+        weight, velocity = new_weight, new_velocity
+    return CheckResult(True, "six steps, weight for weight the same as torch.optim.SGD(momentum=0.9).")
 
 
-def check_dense_output_size(function: Callable[[int], int]) -> CheckResult:
-    """Check a reader's ``function(n)``: the side of the dense map the chapter's X/O network
-    (3x3 conv, 2x2 pool, 3x3 conv, 2x2 pool, 2x2 conv head) produces on an ``n x n`` canvas."""
-    network = nn.Sequential(
-        nn.Conv2d(1, 1, 3), nn.MaxPool2d(2), nn.Conv2d(1, 1, 3), nn.MaxPool2d(2), nn.Conv2d(1, 1, 2)
-    )
-    for n in range(14, 120):
-        got, problem = _call(function, n, number=True)
-        if problem:
-            return CheckResult(False, problem)
-        with torch.no_grad():
-            expected = network(torch.zeros(1, 1, n, n)).shape[-1]
-        if got.shape != () or got != expected:
-            hint = (
-                "the 2x2 head removes one more pixel"
-                if got == expected + 1
-                else "each 3x3 conv removes 2 pixels, each pool halves (rounding down)"
-            )
-            return CheckResult(
-                False, f"for a {n}-pixel canvas you give {_show(got)}, the network gives {expected}: {hint}"
-            )
-    return CheckResult(True, "your formula gives the dense map's size for every canvas.")
+def _momentum_hint(step, got, weight, gradient, velocity, lr, mu) -> str:
+    """The likely mistake behind a wrong momentum step."""
+    if np.allclose(got, weight - lr * gradient):
+        return "that is a plain gradient step: add the gradient to momentum * velocity and step by lr * velocity"
+    if np.allclose(got, weight - lr * mu * velocity):
+        return "step with the NEW velocity (momentum * velocity + gradient), not the old one"
+    if np.allclose(got, weight + lr * (mu * velocity + gradient)):
+        return "step against the velocity: weight - lr * velocity"
+    if step > 1:
+        return "the first step matched: return the new velocity too, and keep it as momentum * velocity + gradient"
+    return "velocity = momentum * velocity + gradient; weight = weight - lr * velocity"
 
 
 def check_cross_entropy(function: Callable[[np.ndarray, np.ndarray], float]) -> CheckResult:

@@ -1,121 +1,117 @@
-"""Chapter 6's exercises: the up step's forward pass, valid input sizes, the output size.
+"""Chapter 6's exercises: the transposed output size, scatter-add by hand, choosing output_padding.
 
 Example:
     A wrong answer, and what the check says:
 
-    >>> check_up_forward(lambda up, x, skip: torch.cat([skip, up.up(x)], dim=1))
-    Not yet: your function raised RuntimeError: Sizes of tensors must match
-        except in dimension 1. Expected size 16 but got size 12 for tensor
-        number 1 in the list.: crop the skip to the upsampled map's size before
-        torch.cat
+    >>> check_output_padding(lambda n, k, s, p: 0)
+    Not yet: for n=3, k=1, s=3, p=0 output_padding=0 gives 1 pixel, not 3: it is
+        what the strided convolution's floor threw away
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Callable
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
-from unetlib.exercises._common import _RETURNED_NONE, CheckResult, _call, _show, _size
-from unetlib.model import Up, output_size, valid_input_sizes
+from unetlib.exercises._common import CheckResult, _call, _first_difference, _show, _size
 
-__all__ = ["check_is_valid_size", "check_unet_output_size", "check_up_forward"]
+__all__ = ["check_conv_transpose", "check_output_padding", "check_transpose_output_size"]
 
 
-def check_up_forward(function: Callable[[Up, torch.Tensor, torch.Tensor], torch.Tensor]) -> CheckResult:
-    """Check a reader's ``function(up, x, skip)``: upsample ``x`` with ``up.up``, crop ``skip`` to
-    its centre, concatenate (skip first) and apply ``up.conv``, as :class:`unetlib.model.Up` does in its forward pass."""
-    if not callable(function):
-        return CheckResult(False, f"pass your function itself, not {type(function).__name__}")
-    torch.manual_seed(0)
-    for c_in, below, skip_size in ((8, 6, 16), (16, 5, 14), (4, 9, 18)):
-        up = Up(c_in, c_in // 2).eval()
-        x, skip = torch.randn(1, c_in, below, below), torch.randn(1, c_in // 2, skip_size, skip_size)
-        with torch.no_grad():
-            expected = up(x, skip)
-            try:
-                got = function(up, x, skip)
-            except Exception as error:  # the reader's code may raise anything; report it
-                hint = (
-                    ": crop the skip to the upsampled map's size before torch.cat"
-                    if "Sizes of tensors must match" in str(error)
-                    else ""
-                )
-                return CheckResult(False, f"your function raised {type(error).__name__}: {error}{hint}")
-        if got is None:
-            return CheckResult(False, _RETURNED_NONE)
-        if not isinstance(got, torch.Tensor):
-            return CheckResult(False, f"return a tensor, got {type(got).__name__}")
-        case = f"(x {_size(tuple(x.shape))}, skip {_size(tuple(skip.shape))})"
+def _pytorch_transpose(
+    x: np.ndarray, kernel: np.ndarray, stride: int, padding: int = 0, output_padding: int = 0
+) -> np.ndarray:
+    return F.conv_transpose2d(
+        torch.from_numpy(x)[None, None],
+        torch.from_numpy(kernel)[None, None],
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+    )[0, 0].numpy()
+
+
+def check_transpose_output_size(function: Callable[[int, int, int, int], int]) -> CheckResult:
+    """Check a reader's ``function(n, k, s, p)``: the output length of a transposed convolution
+    (no output_padding, no dilation), against the shape PyTorch returns."""
+    for n, k, s, p in itertools.product(range(1, 9), range(1, 6), range(1, 5), range(0, 3)):
+        length = (n - 1) * s - 2 * p + k
+        if length < 1:
+            continue
+        got, problem = _call(function, n, k, s, p, number=True)
+        if problem:
+            return CheckResult(False, problem)
+        expected = _pytorch_transpose(np.zeros((n, n)), np.zeros((k, k)), s, p).shape[0]
+        if got.shape != () or got != expected:
+            if got == n * s - 2 * p + k:
+                hint = "n pixels make n - 1 gaps of s between stamps, not n"
+            elif got == (n - 1) * s + p + k or got == (n - 1) * s + 2 * p + k:
+                hint = "padding is *removed* from both ends of a transposed convolution's output"
+            elif got == (n - 1) * s - 2 * p + k - 1:
+                hint = "the last stamp adds a whole kernel, k pixels"
+            else:
+                hint = "stamps start s apart and each covers k pixels; then cut p from both ends"
+            return CheckResult(
+                False, f"for n={n}, k={k}, s={s}, p={p} you give {_show(got)}, PyTorch gives {expected}: {hint}"
+            )
+    return CheckResult(True, "your formula gives PyTorch's size in every case.")
+
+
+def check_conv_transpose(function: Callable[[np.ndarray, np.ndarray, int], np.ndarray]) -> CheckResult:
+    """Check a reader's ``function(x, kernel, stride)`` for 2-D arrays, no padding: each input
+    pixel adds ``x[i, j] * kernel`` at ``(i * stride, j * stride)``."""
+    rng = np.random.default_rng(5)
+    for shape, k_shape, stride in (((2, 3), (2, 2), 2), ((3, 3), (3, 3), 2), ((4, 2), (3, 2), 1), ((2, 2), (2, 3), 3)):
+        x = rng.integers(-3, 4, shape).astype(np.float64)
+        kernel = rng.integers(-3, 4, k_shape).astype(np.float64)
+        got, problem = _call(function, x, kernel, stride)
+        if problem:
+            return CheckResult(False, problem)
+        expected = _pytorch_transpose(x, kernel, stride)
+        case = f"(x {_size(shape)}, kernel {_size(k_shape)}, stride {stride})"
         if got.shape != expected.shape:
             return CheckResult(
                 False,
-                f"your output is {_size(tuple(got.shape))} but should be "
-                f"{_size(tuple(expected.shape))} {case}: upsample, crop, concatenate, then up.conv",
+                f"your output is {_size(got.shape)} but should be {_size(expected.shape)} {case}: "
+                "(n - 1) * stride + k along each axis",
             )
-        if torch.allclose(got, expected, atol=1e-5):
+        if np.allclose(got, expected):
             continue
-        offset = (skip_size - 2 * below) // 2
-        with torch.no_grad():
-            upsampled = up.up(x)
-            corner = skip[..., : 2 * below, : 2 * below]
-            swapped = up.conv(
-                torch.cat([upsampled, skip[..., offset : offset + 2 * below, offset : offset + 2 * below]], 1)
-            )
-            from_corner = up.conv(torch.cat([corner, upsampled], 1))
-        if torch.allclose(got, swapped, atol=1e-5):
-            return CheckResult(False, "the channels are in the wrong order: the paper (and Up) put the skip's first")
-        if offset and torch.allclose(got, from_corner, atol=1e-5):
+        if np.allclose(got, _pytorch_transpose(x, kernel[::-1, ::-1].copy(), stride)):
+            return CheckResult(False, f"your stamps are the kernel flipped {case}: stamp it as it is")
+        return CheckResult(
+            False, f"the values differ {case}: {_first_difference(got, expected)}; overlapping stamps add up"
+        )
+    return CheckResult(True, "your scatter-add equals PyTorch's conv_transpose2d in every case.")
+
+
+def check_output_padding(function: Callable[[int, int, int, int], int]) -> CheckResult:
+    """Check a reader's ``function(n, k, s, p)``: the ``output_padding`` that makes the transposed
+    convolution of a ``conv2d(n, k, s, p)`` output come back to exactly ``n`` pixels."""
+    for n, k, s, p in itertools.product(range(3, 12), (1, 2, 3, 4), (1, 2, 3), (0, 1)):
+        if n + 2 * p < k:
+            continue
+        got, problem = _call(function, n, k, s, p, number=True)
+        if problem:
+            return CheckResult(False, problem)
+        out = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p).shape[-1]
+        try:
+            back = F.conv_transpose2d(
+                torch.zeros(1, 1, out, out), torch.zeros(1, 1, k, k), stride=s, padding=p, output_padding=int(got)
+            ).shape[-1]
+        except (RuntimeError, TypeError, ValueError):
             return CheckResult(
                 False,
-                f"you cropped the top-left corner of the skip: crop its centre, {offset} pixels from each side {case}",
+                f"for n={n}, k={k}, s={s}, p={p} PyTorch refuses output_padding={_show(got)}: "
+                "it must be smaller than the stride",
             )
-        return CheckResult(False, f"the values differ from Up.forward {case}")
-    return CheckResult(True, "your forward pass equals Up.forward for every pair of maps.")
-
-
-def check_is_valid_size(function: Callable[[int, int], bool]) -> CheckResult:
-    """Check a reader's ``function(size, depth)``: True when a valid-padding U-Net of that depth
-    accepts inputs of that size, for sizes 1 to 400 and depths 1 to 4."""
-    for depth in (1, 2, 3, 4):
-        accepted = set(valid_input_sizes(depth, 1, 400))
-        for size in range(1, 401):
-            got, problem = _call(function, size, depth, number=True)
-            if problem:
-                return CheckResult(False, f"{problem} (size {size}, depth {depth})")
-            if bool(got) != (size in accepted):
-                smallest = min(accepted)
-                if size in accepted:
-                    hint = "subtract 4 (two valid 3x3 convolutions) before each halving, then check for an even size"
-                elif size < smallest:
-                    hint = f"too small: the smallest size that works at depth {depth} is {smallest}"
-                else:
-                    hint = "after subtracting 4, some pooling step would meet an odd size"
-                return CheckResult(
-                    False,
-                    f"for size {size} at depth {depth} you say {bool(got)}, but it "
-                    f"{'works' if size in accepted else 'does not'}: {hint}",
-                )
-    return CheckResult(True, "your rule picks exactly the sizes that work, for depths 1 to 4.")
-
-
-def check_unet_output_size(function: Callable[[int, int], int]) -> CheckResult:
-    """Check a reader's ``function(size, depth)``: the output size of a valid-padding U-Net for
-    every valid input size up to 600 and depths 1 to 4."""
-    for depth in (1, 2, 3, 4):
-        for size in valid_input_sizes(depth, 1, 600):
-            got, problem = _call(function, size, depth, number=True)
-            if problem:
-                return CheckResult(False, f"{problem} (size {size}, depth {depth})")
-            expected = output_size(size, depth)
-            if got.shape != () or got != expected:
-                hint = (
-                    "the expanding path loses 4 pixels per level too (after each up-convolution)"
-                    if got == expected + 4 * depth
-                    else "go down (-4, then halve) depth times, then -4 at the bottom, then up (double, -4) depth times"
-                )
-                return CheckResult(
-                    False,
-                    f"for input {size} at depth {depth} you give {_show(got)}, the network gives {expected}: {hint}",
-                )
-    return CheckResult(True, "your arithmetic gives the network's output size for every valid input.")
+        if got.shape != () or back != n:
+            return CheckResult(
+                False,
+                f"for n={n}, k={k}, s={s}, p={p} output_padding={_show(got)} gives "
+                f"{back} pixel{'s' * (back != 1)}, not {n}: it is what the strided convolution's floor threw away",
+            )
+    return CheckResult(True, "with your output_padding every size comes back exactly.")

@@ -1,243 +1,121 @@
-"""Chapter 7's exercises: Dice, the paper's border weight, a broken training step to mend, a
-Dataset, and matching predicted objects to true ones by IoU.
+"""Chapter 7's exercises: the up step's forward pass, valid input sizes, the output size.
 
 Example:
-    A wrong answer (the gradients are never zeroed), and what the check says:
+    A wrong answer, and what the check says:
 
-    >>> def step(model, optimiser, loss_function, images, targets):
-    ...     loss = loss_function(model(images), targets)
-    ...     loss.backward()
-    ...     optimiser.step()
-    ...     return loss.item()
-    >>> check_train_step(step)
-    Not yet: after step 2 your weights differ from the written-out step's: the
-        gradients add up from step to step: zero them (optimiser.zero_grad())
-        before backward
+    >>> check_up_forward(lambda up, x, skip: torch.cat([skip, up.up(x)], dim=1))
+    Not yet: your function raised RuntimeError: Sizes of tensors must match
+        except in dimension 1. Expected size 16 but got size 12 for tensor
+        number 1 in the list.: crop the skip to the upsampled map's size before
+        torch.cat
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Callable
 
-import numpy as np
+import torch
 
-from unetlib.exercises._common import CheckResult, _call, _show
+from unetlib.exercises._common import _RETURNED_NONE, CheckResult, _call, _show, _size
+from unetlib.model import Up, output_size, valid_input_sizes
 
-__all__ = ["check_border_weight", "check_dataset", "check_dice", "check_object_matching", "check_train_step"]
+__all__ = ["check_is_valid_size", "check_unet_output_size", "check_up_forward"]
 
 
-def check_dice(function: Callable[[np.ndarray, np.ndarray], float]) -> CheckResult:
-    """Check a reader's ``function(prediction, truth)`` on boolean masks: ``2|P∩T| / (|P|+|T|)``,
-    and 1 when both masks are empty (the convention of :func:`unetlib.metrics.dice`)."""
-    rng = np.random.default_rng(9)
-    cases = [(rng.random((8, 9)) < 0.3, rng.random((8, 9)) < 0.4) for _ in range(3)]
-    cases += [(np.zeros((4, 4), bool), np.zeros((4, 4), bool)), (np.ones((3, 3), bool), np.zeros((3, 3), bool))]
-    for prediction, truth in cases:
-        got, problem = _call(function, prediction.copy(), truth.copy(), number=True)
-        if problem:
-            return CheckResult(False, problem)
-        total = prediction.sum() + truth.sum()
-        expected = 1.0 if total == 0 else 2 * (prediction & truth).sum() / total
-        if got.shape == () and np.isclose(got, expected):
+def check_up_forward(function: Callable[[Up, torch.Tensor, torch.Tensor], torch.Tensor]) -> CheckResult:
+    """Check a reader's ``function(up, x, skip)``: upsample ``x`` with ``up.up``, crop ``skip`` to
+    its centre, concatenate (skip first) and apply ``up.conv``, as :class:`unetlib.model.Up` does in its forward pass."""
+    if not callable(function):
+        return CheckResult(False, f"pass your function itself, not {type(function).__name__}")
+    torch.manual_seed(0)
+    for c_in, below, skip_size in ((8, 6, 16), (16, 5, 14), (4, 9, 18)):
+        up = Up(c_in, c_in // 2).eval()
+        x, skip = torch.randn(1, c_in, below, below), torch.randn(1, c_in // 2, skip_size, skip_size)
+        with torch.no_grad():
+            expected = up(x, skip)
+            try:
+                got = function(up, x, skip)
+            except Exception as error:  # the reader's code may raise anything; report it
+                hint = (
+                    ": crop the skip to the upsampled map's size before torch.cat"
+                    if "Sizes of tensors must match" in str(error)
+                    else ""
+                )
+                return CheckResult(False, f"your function raised {type(error).__name__}: {error}{hint}")
+        if got is None:
+            return CheckResult(False, _RETURNED_NONE)
+        if not isinstance(got, torch.Tensor):
+            return CheckResult(False, f"return a tensor, got {type(got).__name__}")
+        case = f"(x {_size(tuple(x.shape))}, skip {_size(tuple(skip.shape))})"
+        if got.shape != expected.shape:
+            return CheckResult(
+                False,
+                f"your output is {_size(tuple(got.shape))} but should be "
+                f"{_size(tuple(expected.shape))} {case}: upsample, crop, concatenate, then up.conv",
+            )
+        if torch.allclose(got, expected, atol=1e-5):
             continue
-        if total == 0:
+        offset = (skip_size - 2 * below) // 2
+        with torch.no_grad():
+            upsampled = up.up(x)
+            corner = skip[..., : 2 * below, : 2 * below]
+            swapped = up.conv(
+                torch.cat([upsampled, skip[..., offset : offset + 2 * below, offset : offset + 2 * below]], 1)
+            )
+            from_corner = up.conv(torch.cat([corner, upsampled], 1))
+        if torch.allclose(got, swapped, atol=1e-5):
+            return CheckResult(False, "the channels are in the wrong order: the paper (and Up) put the skip's first")
+        if offset and torch.allclose(got, from_corner, atol=1e-5):
             return CheckResult(
                 False,
-                f"for two empty masks you give {_show(got)}: by convention it is 1 "
-                "(nothing to find, nothing found); guard the division",
+                f"you cropped the top-left corner of the skip: crop its centre, {offset} pixels from each side {case}",
             )
-        union = (prediction | truth).sum()
-        if union and np.isclose(got, (prediction & truth).sum() / union):
-            return CheckResult(False, "that is IoU (intersection over union); Dice is 2|P∩T| / (|P| + |T|)")
-        return CheckResult(False, f"you give {_show(got)}, Dice is {expected:.4f}")
-    return CheckResult(True, "your Dice agrees in every case, empty masks included.")
+        return CheckResult(False, f"the values differ from Up.forward {case}")
+    return CheckResult(True, "your forward pass equals Up.forward for every pair of maps.")
 
 
-def check_border_weight(function: Callable[[float, float, float, float], float]) -> CheckResult:
-    """Check a reader's ``function(d1, d2, w0, sigma)``: the paper's border term
-    ``w0 * exp(-(d1 + d2)^2 / (2 sigma^2))``."""
-    for d1, d2, w0, sigma in itertools.product((0.0, 1.0, 2.5), (1.0, 4.0), (10.0, 5.0), (5.0, 3.0)):
-        got, problem = _call(function, d1, d2, w0, sigma, number=True)
-        if problem:
-            return CheckResult(False, problem)
-        expected = w0 * np.exp(-((d1 + d2) ** 2) / (2 * sigma**2))
-        if got.shape == () and np.isclose(got, expected):
-            continue
-        if np.isclose(got, w0 * np.exp(-(d1**2 + d2**2) / (2 * sigma**2))):
-            hint = "square the sum (d1 + d2)^2, not each distance"
-        elif np.isclose(got, w0 * np.exp(-((d1 + d2) ** 2) / sigma**2)):
-            hint = "the denominator is 2 sigma^2"
-        else:
-            hint = "w0 * exp(-(d1 + d2)^2 / (2 sigma^2))"
-        return CheckResult(
-            False,
-            f"for d1={d1}, d2={d2}, w0={w0}, sigma={sigma} you give {_show(got)}, expected {expected:.4f}: {hint}",
-        )
-    return CheckResult(True, "your border term matches the paper's formula.")
+def check_is_valid_size(function: Callable[[int, int], bool]) -> CheckResult:
+    """Check a reader's ``function(size, depth)``: True when a valid-padding U-Net of that depth
+    accepts inputs of that size, for sizes 1 to 400 and depths 1 to 4."""
+    for depth in (1, 2, 3, 4):
+        accepted = set(valid_input_sizes(depth, 1, 400))
+        for size in range(1, 401):
+            got, problem = _call(function, size, depth, number=True)
+            if problem:
+                return CheckResult(False, f"{problem} (size {size}, depth {depth})")
+            if bool(got) != (size in accepted):
+                smallest = min(accepted)
+                if size in accepted:
+                    hint = "subtract 4 (two valid 3x3 convolutions) before each halving, then check for an even size"
+                elif size < smallest:
+                    hint = f"too small: the smallest size that works at depth {depth} is {smallest}"
+                else:
+                    hint = "after subtracting 4, some pooling step would meet an odd size"
+                return CheckResult(
+                    False,
+                    f"for size {size} at depth {depth} you say {bool(got)}, but it "
+                    f"{'works' if size in accepted else 'does not'}: {hint}",
+                )
+    return CheckResult(True, "your rule picks exactly the sizes that work, for depths 1 to 4.")
 
 
-def check_train_step(function: Callable) -> CheckResult:
-    """Check a reader's ``function(model, optimiser, loss_function, images, targets)``: one training
-    step that returns the batch's loss. Three steps on a small network are compared, weight for
-    weight, with three steps written out here: zero the gradients, forward, loss, backward, step.
-
-    A step that forgets to zero the gradients matches the first step and not the second (they add
-    up); one that never calls ``optimiser.step()`` leaves the weights where they were."""
-    import copy
-
-    import torch
-    import torch.nn.functional as F
-
-    generator = torch.Generator().manual_seed(7)
-    images = torch.rand(4, 1, 8, 8, generator=generator)
-    targets = (torch.rand(4, 8, 8, generator=generator) > 0.5).long()
-    torch.manual_seed(7)
-    theirs = torch.nn.Conv2d(1, 2, 3, padding=1)
-    ours, start = copy.deepcopy(theirs), copy.deepcopy(theirs)
-    their_optimiser = torch.optim.SGD(theirs.parameters(), lr=0.5)
-    our_optimiser = torch.optim.SGD(ours.parameters(), lr=0.5)
-    for step in (1, 2, 3):
-        got, problem = _call(function, theirs, their_optimiser, F.cross_entropy, images, targets, number=True)
-        if problem:
-            return CheckResult(False, problem)
-        our_optimiser.zero_grad()
-        loss = F.cross_entropy(ours(images), targets)
-        loss.backward()
-        our_optimiser.step()
-        if all(torch.equal(a, b) for a, b in zip(theirs.parameters(), start.parameters())):
-            return CheckResult(False, "the weights did not move: call optimiser.step() after loss.backward()")
-        if not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(theirs.parameters(), ours.parameters())):
-            hint = (
-                "the gradients add up from step to step: zero them (optimiser.zero_grad()) before backward"
-                if step > 1
-                else "the weights moved differently from zero_grad, forward, loss, backward, step"
-            )
-            return CheckResult(False, f"after step {step} your weights differ from the written-out step's: {hint}")
-        if not np.isclose(got, loss.item(), atol=1e-6):
-            return CheckResult(
-                False, f"step {step} returned {_show(got)}, the loss was {loss.item():.4f}: return the loss"
-            )
-    return CheckResult(True, "three steps, weight for weight as written out, and the losses returned.")
-
-
-def check_dataset(dataset_class: type) -> CheckResult:
-    """Check a reader's ``dataset_class(images, masks)``: a :class:`torch.utils.data.Dataset` over
-    lists of ``(H, W)`` float images and ``(H, W)`` integer masks whose items are a float32
-    ``(1, H, W)`` image tensor and an int64 ``(H, W)`` mask tensor, ready for a DataLoader."""
-    import torch
-
-    if not isinstance(dataset_class, type):
-        return CheckResult(
-            False, f"pass your class itself (check_dataset(MyPairs)), not {type(dataset_class).__name__}"
-        )
-    rng = np.random.default_rng(3)
-    images = [rng.random((12, 10)) for _ in range(5)]
-    masks = [(image > 0.5).astype(np.int64) for image in images]
-    try:
-        dataset = dataset_class(images, masks)
-        length = len(dataset)
-        items = [dataset[i] for i in range(min(length, 5))]
-    except Exception as error:  # the reader's code may raise anything; report it
-        return CheckResult(False, f"your class raised {type(error).__name__}: {error}")
-    if length != 5:
-        return CheckResult(False, f"len() of a dataset of 5 pairs gives {length}: return the number of images")
-    for index, item in enumerate(items):
-        if not (isinstance(item, tuple) and len(item) == 2):
-            return CheckResult(False, f"item {index} is {type(item).__name__}: return a pair (image, mask)")
-        image, mask = item
-        if not (isinstance(image, torch.Tensor) and isinstance(mask, torch.Tensor)):
-            return CheckResult(
-                False,
-                f"item {index} holds {type(image).__name__} and {type(mask).__name__}: return tensors "
-                "(torch.from_numpy), which a DataLoader stacks into batches",
-            )
-        if image.dtype != torch.float32 or tuple(image.shape) != (1, 12, 10):
-            return CheckResult(
-                False,
-                f"the image of item {index} is {image.dtype} of shape {tuple(image.shape)}: a network takes "
-                "float32 with a channel axis, (1, H, W) = (1, 12, 10); try torch.from_numpy(x[None]).float()",
-            )
-        if mask.dtype != torch.int64 or tuple(mask.shape) != (12, 10):
-            return CheckResult(
-                False,
-                f"the mask of item {index} is {mask.dtype} of shape {tuple(mask.shape)}: cross-entropy takes "
-                "int64 class indices without a channel axis, (H, W) = (12, 10)",
-            )
-        if not (np.allclose(image[0].numpy(), images[index], atol=1e-6) and np.array_equal(mask.numpy(), masks[index])):
-            return CheckResult(False, f"item {index} is not image {index} and mask {index}: keep them paired, in order")
-    batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=2)))
-    if tuple(batch[0].shape) != (2, 1, 12, 10):
-        return CheckResult(False, f"a DataLoader batch of 2 has images of shape {tuple(batch[0].shape)}")
-    return CheckResult(
-        True, "your dataset serves paired tensors that a DataLoader batches as (N, 1, H, W) and (N, H, W)."
-    )
-
-
-def _matching_cases() -> list[tuple[np.ndarray, np.ndarray]]:
-    """Instance label pairs (predicted, true), each with one of the traps of matching in it."""
-    truth = np.zeros((10, 12), np.int64)
-    truth[1:4, 1:4] = 1  # 9 px
-    truth[1:4, 6:10] = 2  # 12 px
-    truth[6:9, 1:5] = 3  # 12 px
-    truth[6:9, 8:12] = 4  # 12 px
-    predicted = np.zeros_like(truth)
-    predicted[1:4, 1:4] = 5  # exactly object 1: IoU 1 (labels need not agree)
-    predicted[1:4, 6:9] = 7  # most of object 2: IoU 9/12
-    predicted[6:9, 2:6] = 2  # overlaps object 3: IoU 9/15
-    predicted[8:10, 10:12] = 8  # grazes object 4: IoU 2/14, no match
-    # Two predicted halves of one true object: each has an IoU of exactly 0.5; neither matches.
-    halves_truth = np.ones((4, 8), np.int64)
-    halves = np.ones_like(halves_truth)
-    halves[:, 4:] = 2
-    # Nothing predicted: no match, though the two backgrounds overlap by more than half.
-    small_truth = np.zeros((3, 3), np.int64)
-    small_truth[1:, 1:] = 1
-    return [(predicted, truth), (halves, halves_truth), (np.zeros_like(small_truth), small_truth)]
-
-
-def _matches(predicted: np.ndarray, truth: np.ndarray, background: bool = False, rule=lambda iou: iou > 0.5) -> int:
-    """Pairs of objects whose IoU passes ``rule``, counted pair by pair over pixel sets."""
-    count = 0
-    for p in np.unique(predicted if background else predicted[predicted > 0]):
-        for t in np.unique(truth if background else truth[truth > 0]):
-            a, b = predicted == p, truth == t
-            count += bool(rule((a & b).sum() / (a | b).sum()))
-    return count
-
-
-# Typical wrong answers, each as the count it would give, with what to say.
-_MATCHING_MISTAKES = [
-    (lambda p, t: _matches(p, t, background=True), "label 0 is the background, not an object: leave it out"),
-    (
-        lambda p, t: _matches(p, t, rule=lambda iou: iou >= 0.5),
-        "an IoU of exactly 0.5 is not a match: the rule is IoU above 0.5 (> 0.5)",
-    ),
-    (
-        lambda p, t: _matches(p, t, rule=lambda iou: iou > 0),
-        "overlapping is not enough: the IoU of the two objects' pixels must exceed 0.5",
-    ),
-]
-
-
-def check_object_matching(function: Callable[[np.ndarray, np.ndarray], int]) -> CheckResult:
-    """Check a reader's ``function(predicted, truth)`` on instance label images (0 background):
-    the number of predicted objects that match a true object with IoU above 0.5 (each object
-    in at most one match), as :func:`unetlib.metrics.object_f1` counts them. The reference
-    counts pixel sets pair by pair."""
-    cases = _matching_cases()
-    answers = []
-    for predicted, truth in cases:
-        got, problem = _call(function, predicted.copy(), truth.copy(), number=True)
-        if problem:
-            return CheckResult(False, problem)
-        answers.append(float(got))
-    expected = [_matches(p, t) for p, t in cases]
-    if answers == expected:
-        return CheckResult(True, "your matching counts every case right, the IoU of exactly 0.5 included.")
-    wrong = next(k for k in range(len(cases)) if answers[k] != expected[k])
-    message = f"in case {wrong + 1} you count {answers[wrong]:g} matches, there are {expected[wrong]}"
-    for mistake, hint in _MATCHING_MISTAKES:
-        if answers == [mistake(p, t) for p, t in cases]:
-            return CheckResult(False, f"{message}: {hint}")
-    return CheckResult(False, f"{message}: compare objects by their pixel sets, whatever their label numbers")
+def check_unet_output_size(function: Callable[[int, int], int]) -> CheckResult:
+    """Check a reader's ``function(size, depth)``: the output size of a valid-padding U-Net for
+    every valid input size up to 600 and depths 1 to 4."""
+    for depth in (1, 2, 3, 4):
+        for size in valid_input_sizes(depth, 1, 600):
+            got, problem = _call(function, size, depth, number=True)
+            if problem:
+                return CheckResult(False, f"{problem} (size {size}, depth {depth})")
+            expected = output_size(size, depth)
+            if got.shape != () or got != expected:
+                hint = (
+                    "the expanding path loses 4 pixels per level too (after each up-convolution)"
+                    if got == expected + 4 * depth
+                    else "go down (-4, then halve) depth times, then -4 at the bottom, then up (double, -4) depth times"
+                )
+                return CheckResult(
+                    False,
+                    f"for input {size} at depth {depth} you give {_show(got)}, the network gives {expected}: {hint}",
+                )
+    return CheckResult(True, "your arithmetic gives the network's output size for every valid input.")

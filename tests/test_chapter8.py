@@ -1,4 +1,4 @@
-"""Chapter 7's numbers are reproduced by a fresh run of the same code.
+"""Chapter 8's numbers are reproduced by a fresh run of the same code.
 
 The chapter trains seed 0 of each recipe with fixed steps, so a rerun on the same machine gives
 the numbers of the chapter's table of its own runs; on another machine floating-point details
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = ROOT / "_build" / "html" / "notebooks" / "07_training.html"
+PAGE = ROOT / "_build" / "html" / "notebooks" / "08_training.html"
 
 
 def published(recipe: str) -> tuple[float, float]:
@@ -30,8 +30,8 @@ def published(recipe: str) -> tuple[float, float]:
     return float(row.group(2)), float(row.group(3))
 
 
-def test_the_recipe_reproduces_the_chapters_numbers(chapter7_recipe):
-    dice, f1 = chapter7_recipe(seed=0)
+def test_the_recipe_reproduces_the_chapters_numbers(chapter8_recipe):
+    dice, f1 = chapter8_recipe(seed=0)
     stated_dice, stated_f1 = published("gaps + augmentation + weight map")
     assert np.isclose(dice, stated_dice, atol=0.01), (dice, stated_dice)
     assert np.isclose(f1, stated_f1, atol=0.02), (f1, stated_f1)
@@ -40,6 +40,6 @@ def test_the_recipe_reproduces_the_chapters_numbers(chapter7_recipe):
 def test_load_results_names_the_files_it_has():
     from unetlib.experiments import load_results
 
-    assert load_results("chapter7_learning_curves")["seeds"] == [0, 1, 2]
-    with pytest.raises(ValueError, match=r"no results file named 'chapter7'.*chapter7_learning_curves"):
-        load_results("chapter7")
+    assert load_results("chapter8_learning_curves")["seeds"] == [0, 1, 2]
+    with pytest.raises(ValueError, match=r"no results file named 'chapter8'.*chapter8_learning_curves"):
+        load_results("chapter8")
