@@ -37,7 +37,7 @@ configuration only. Three stages, each a list of rows in the results file:
    validation tiles together and scored once on the test tile.
 
 About an hour on a 2-core CPU: too long for the book build, so this writes a results file
-(machine, versions, seeds, date) that Chapter 11 reads; the chapter re-trains one configuration
+(machine, versions, seeds, date) that Chapters 11 and 12 read; Chapter 12 re-trains one configuration
 with seed 0 and checks that it lands within the file's spread. Run for some configurations or
 one stage only, it replaces those rows in an existing file and keeps the rest.
 """

@@ -336,7 +336,7 @@ def test_chapter_5_glyphs_score_maps_and_solutions(server, browser):
     visit = PageVisit(browser, server, path)
     page = visit.page
     _one_figure_each(page, "Ten small 14x14 glyphs", "probability map of the X class")
-    _solutions_hidden_then_open(page, path, expected=4)
+    _solutions_hidden_then_open(page, path, expected=3)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
 
@@ -446,10 +446,46 @@ def test_chapter_11_results_table_figures_and_solutions(server, browser):
         "share of labelled pixels per class",
         "Grouped bars of the IoU",
         "Mean IoU on the validation tile against training steps",
+    )
+    _solutions_hidden_then_open(page, path, expected=3)
+    assert visit.errors == [] and visit.outside_requests == []
+    page.close()
+
+
+def test_chapter_12_scores_scene_figures_and_solutions(server, browser):
+    path = "notebooks/12_aerial_practice.html"
+    visit = PageVisit(browser, server, path)
+    page = visit.page
+    margins = page.locator("table", has_text="largest probability change").inner_text()
+    assert len(re.findall(r"\d\.\de-\d\d", margins)) == 7  # one row per margin tried
+    _one_figure_each(
+        page,
         "confusion matrix of the model trained on this page",
         "error map with the wrongly predicted pixels",
     )
-    _solutions_hidden_then_open(page, path, expected=5)
+    _solutions_hidden_then_open(page, path, expected=2)
+    assert visit.errors == [] and visit.outside_requests == []
+    page.close()
+
+
+def test_chapter_4_optimiser_table_figures_and_solutions(server, browser):
+    path = "notebooks/04_trained_network.html"
+    visit = PageVisit(browser, server, path)
+    page = visit.page
+    steps = page.locator("table", has_text="turned 45 degrees").inner_text()
+    assert all(rule in steps for rule in ("gradient descent", "momentum 0.9", "Adam"))
+    assert len(re.findall(r"\d+ steps \(lr", steps)) == 6
+    remedies = page.locator("table", has_text="early stopping").inner_text()
+    assert len(re.findall(r"\d\.\d{3} ± \d\.\d{3}", remedies)) == 8  # 4 trainings x 2 columns
+    _one_figure_each(
+        page,
+        "Elliptical contour lines of the bowl",
+        "relative error of",
+        "root mean square against layer number",
+        "for 30 training",
+        "for 300 pictures",
+    )
+    _solutions_hidden_then_open(page, path, expected=3)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
 

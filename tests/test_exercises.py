@@ -41,7 +41,7 @@ from unetlib.exercises import (
     check_output_padding,
     check_output_size,
     check_parameter_count,
-    check_pixel_error,
+    check_rand_error,
     check_same_padding,
     check_sobel_horizontal,
     check_tile_count,
@@ -549,7 +549,17 @@ def test_check_dataset_takes_a_good_dataset_and_names_what_is_wrong():
             return len(self.images)
 
         def __getitem__(self, i):
+            image = torch.from_numpy(self.images[i]).float()
+            return image[None] if image.ndim == 2 else image, torch.from_numpy(self.masks[i]).long()
+
+    class GreyOnly(Pairs):  # a channel axis added to every image, colour too
+        def __getitem__(self, i):
             return torch.from_numpy(self.images[i][None]).float(), torch.from_numpy(self.masks[i]).long()
+
+    class OneSize(Pairs):  # every image reshaped to the first size it was written for
+        def __getitem__(self, i):
+            image, mask = super().__getitem__(i)
+            return image.reshape(1, 12, 10), mask.reshape(12, 10)
 
     class NoChannelAxis(Pairs):
         def __getitem__(self, i):
@@ -564,6 +574,9 @@ def test_check_dataset_takes_a_good_dataset_and_names_what_is_wrong():
             return super().__getitem__((i + 1) % len(self))
 
     assert check_dataset(Pairs).passed
+    colour = check_dataset(GreyOnly)
+    assert not colour.passed and "colour" in colour.message and "ndim == 2" in colour.message
+    assert "raised RuntimeError" in check_dataset(OneSize).message
     assert "channel axis" in check_dataset(NoChannelAxis).message
     assert "int64 class indices" in check_dataset(FloatMask).message
     assert "keep them paired" in check_dataset(Shuffled).message
@@ -639,11 +652,32 @@ def test_check_object_matching_names_each_mistake():
 # ---- Chapter 10 -------------------------------------------------------------------------------
 
 
-def test_check_pixel_error():
-    assert check_pixel_error(lambda p, t: np.count_nonzero(p - t) / p.size).passed
-    assert "accuracy" in check_pixel_error(lambda p, t: (p == t).mean()).message
-    assert "divide by" in check_pixel_error(lambda p, t: (p != t).sum()).message
-    assert "returned None" in check_pixel_error(lambda p, t: None).message
+def _rand_error_by_pairs(prediction, truth, scored_only=True):
+    """The ISBI Rand error written out from pair counts (independent of scikit-image)."""
+    keep = truth > 0 if scored_only else np.ones(truth.shape, bool)
+    a, b = truth[keep], prediction[keep]
+    same_a, same_b = a[:, None] == a[None, :], b[:, None] == b[None, :]
+    off = ~np.eye(a.size, dtype=bool)
+    together = (same_a & same_b & off).sum()
+    precision, recall = together / (same_b & off).sum(), together / (same_a & off).sum()
+    return 1 - 2 * precision * recall / (precision + recall)
+
+
+def test_check_rand_error_and_its_hints():
+    assert check_rand_error(_rand_error_by_pairs).passed
+    score = check_rand_error(lambda p, t: 1 - _rand_error_by_pairs(p, t))
+    assert not score.passed and "F-score" in score.message
+
+    def plain_rand(p, t):
+        a, b = t.ravel(), p.ravel()
+        agree = (a[:, None] == a[None, :]) == (b[:, None] == b[None, :])
+        return 1 - agree[~np.eye(a.size, dtype=bool)].mean()
+
+    assert "plain Rand index" in check_rand_error(plain_rand).message
+    everything = check_rand_error(lambda p, t: _rand_error_by_pairs(p, t + 1, scored_only=False))
+    assert not everything.passed and "truth is 0" in everything.message
+    assert "contingency table" in check_rand_error(lambda p, t: 0.0).message
+    assert "returned None" in check_rand_error(lambda p, t: None).message
 
 
 def test_check_cells_from_membranes():
@@ -707,7 +741,7 @@ NUMBER_CHECKS = [
     "check_train_step",
     "check_tile_step",
     "check_tile_count",
-    "check_pixel_error",
+    "check_rand_error",
 ]
 WRONG_KINDS = {
     "an array": lambda *args: np.zeros((2, 3)),

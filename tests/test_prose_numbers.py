@@ -18,6 +18,8 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 ALLOWED = {
     ("04_trained_network.md", "0.5"): "the dropout probability, a setting",
+    ("04_trained_network.md", "0.05"): "a starting standard deviation tried, a setting",
+    ("04_trained_network.md", "0.2"): "a starting standard deviation tried, a setting",
     ("08_training.md", "0.5"): "IoU above 0.5 is the definition of a match",
     ("08_training.md", "99.8"): "the percentile the normalisation uses, a setting",
     ("10_em_membranes.md", "99.8"): "the percentile the normalisation uses, a setting",

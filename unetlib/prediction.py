@@ -169,7 +169,7 @@ class Segmenter:
         tile_size: the side of the tiles :func:`~unetlib.tiling.predict_tiled` runs over an image
             (a multiple of ``2 ** depth``); the memory used does not grow with the image.
         margin: pixels of each tile's border that are discarded (the overlap of the tiles). The
-            default, 96, is what Chapter 11 measured for its depth-4 network: from there on the
+            default, 96, is what Chapter 12 measured for its depth-4 network: from there on the
             tiled probabilities equal those of one pass over the whole scene to 1e-4.
 
     Calling it on a ``(C, H, W)`` float image of any size returns its ``(H, W)`` int64 class

@@ -35,7 +35,7 @@ from unetlib.exercises.chapter8 import (
     check_train_step,
 )
 from unetlib.exercises.chapter9 import check_mirror_pad, check_tile_count, check_tile_step
-from unetlib.exercises.chapter10 import check_cells_from_membranes, check_dihedral_average, check_pixel_error
+from unetlib.exercises.chapter10 import check_cells_from_membranes, check_dihedral_average, check_rand_error
 from unetlib.exercises.chapter11 import check_class_weights, check_decode_palette, check_iou_from_confusion
 from unetlib.exercises.chapter12 import check_ablation_guess, check_weighted_cross_entropy
 from unetlib.exercises.chapter13 import check_class_areas, check_ndvi, check_pixel_to_map, check_valid_footprint
@@ -44,6 +44,7 @@ __all__ = [
     "check_class_areas",
     "check_ndvi",
     "check_pixel_to_map",
+    "check_rand_error",
     "check_valid_footprint",
     "CheckResult",
     "check_ablation_guess",
@@ -73,7 +74,6 @@ __all__ = [
     "check_output_padding",
     "check_output_size",
     "check_parameter_count",
-    "check_pixel_error",
     "check_same_padding",
     "check_sobel_horizontal",
     "check_tile_count",

@@ -1,11 +1,14 @@
-"""Chapter 10's exercises: pixel error, cells from a membrane map, averaging over rotations.
+"""Chapter 10's exercises: the Rand error by counting pairs, cells from a membrane map,
+averaging over rotations.
 
 Example:
     A wrong answer, and what the check says:
 
-    >>> check_pixel_error(lambda prediction, truth: (prediction == truth).mean())
-    Not yet: you give 0.857143, which is the accuracy (pixels that agree); the
-        error is the fraction that differ
+    >>> from skimage.metrics import adapted_rand_error
+    >>> check_rand_error(lambda prediction, truth: 1 - adapted_rand_error(truth, prediction)[0])
+    Not yet: for a 8x10 case with 3 true regions and 2 predicted ones you give
+        0.784431, scikit-image gives 0.2156: that is the Rand F-score: the error
+        is 1 minus it
 """
 
 from __future__ import annotations
@@ -18,41 +21,74 @@ from skimage.metrics import adapted_rand_error
 
 from unetlib.exercises._common import CheckResult, _call, _show
 
-__all__ = ["check_cells_from_membranes", "check_dihedral_average", "check_pixel_error"]
+__all__ = ["check_cells_from_membranes", "check_dihedral_average", "check_rand_error"]
 
 
-def check_pixel_error(function: Callable[[np.ndarray, np.ndarray], float]) -> CheckResult:
-    """Check a reader's ``function(prediction, truth)`` on 0/1 masks: the fraction of pixels
-    where the two differ."""
-    rng = np.random.default_rng(12)
-    for shape in ((6, 7), (10, 10), (3, 12)):
-        truth = (rng.random(shape) < 0.3).astype(np.int64)
-        prediction = np.where(rng.random(shape) < 0.2, 1 - truth, truth)
+def _rand_cases() -> list[tuple[np.ndarray, np.ndarray]]:
+    """(prediction, truth) label images: a merge, a split, a relabelling, a shifted border, and
+    truth with unscored 0 pixels that the prediction labels as it likes."""
+    truth = np.zeros((8, 10), np.int64)
+    truth[:, :4], truth[:, 4:7], truth[:, 7:] = 1, 2, 3
+    merged = np.where(truth == 3, 2, truth)
+    split = truth.copy()
+    split[:4][truth[:4] == 1] = 9
+    shifted = np.roll(truth, 1, axis=1)
+    with_gaps = truth.copy()
+    with_gaps[3, :] = 0  # a membrane: not scored
+    rng = np.random.default_rng(21)
+    noisy = np.where(rng.random(truth.shape) < 0.1, rng.integers(0, 4, truth.shape), truth)
+    return [(merged, truth), (split, truth), (truth * 7 + 1, truth), (shifted, truth), (noisy, with_gaps)]
+
+
+def _plain_rand_error(prediction: np.ndarray, truth: np.ndarray) -> float:
+    """1 - the plain Rand index over all pixel pairs (agreeing on 'same' or 'different')."""
+    a, b = truth.ravel(), prediction.ravel()
+    same_a, same_b = a[:, None] == a[None, :], b[:, None] == b[None, :]
+    off = ~np.eye(a.size, dtype=bool)
+    return float(1 - (same_a == same_b)[off].mean())
+
+
+def _rand_hint(got: float, prediction: np.ndarray, truth: np.ndarray) -> str:
+    """The likely mistake behind a wrong Rand error."""
+    if np.isclose(got, 1 - adapted_rand_error(truth, prediction)[0]):
+        return "that is the Rand F-score: the error is 1 minus it"
+    if np.isclose(got, _plain_rand_error(prediction, truth)):
+        return (
+            "that is 1 minus the plain Rand index, which also counts pairs split in both; the ISBI error "
+            "is 1 - F1 of the pairs grouped together (precision against the prediction, recall against the truth)"
+        )
+    scored = truth > 0
+    if not scored.all():
+        everything = adapted_rand_error(truth + 1, prediction)[0]
+        if np.isclose(got, everything):
+            return "leave out the pixels where truth is 0 (membranes: nothing is scored there)"
+    return (
+        "count, in a contingency table n[i, j] of truth i against prediction j (truth > 0 only), the pairs "
+        "grouped in both, sum n*(n-1), and in each image alone, from the row and column sums"
+    )
+
+
+def check_rand_error(function: Callable[[np.ndarray, np.ndarray], float]) -> CheckResult:
+    """Check a reader's ``function(prediction, truth)`` on two label images: the ISBI 2012 Rand
+    error, 1 - F1 of the pixel pairs that lie in one region, counted where ``truth > 0``
+    (precision: of the pairs the prediction groups; recall: of the pairs the truth groups),
+    against :func:`skimage.metrics.adapted_rand_error`."""
+    for prediction, truth in _rand_cases():
         got, problem = _call(function, prediction, truth, number=True)
         if problem:
             return CheckResult(False, problem)
-        wrong = int((prediction != truth).sum())
-        expected = wrong / prediction.size
-        if got.shape == () and np.isclose(got, expected):
+        expected = adapted_rand_error(truth, prediction)[0]
+        if np.isclose(got, expected, atol=1e-9):
             continue
-        if np.isclose(got, 1 - expected):
-            return CheckResult(
-                False,
-                f"you give {_show(got)}, which is the accuracy (pixels that agree); "
-                "the error is the fraction that differ",
-            )
-        if np.isclose(got, wrong):
-            return CheckResult(
-                False,
-                f"you give {_show(got)}, the number of wrong pixels: divide by the "
-                f"number of pixels ({prediction.size})",
-            )
         return CheckResult(
             False,
-            f"on a {shape[0]}x{shape[1]} case you give {_show(got)}, expected "
-            f"{expected:.4f} ({wrong} of {prediction.size} pixels differ)",
+            f"for a {truth.shape[0]}x{truth.shape[1]} case with {len(np.unique(truth[truth > 0]))} true regions and "
+            f"{len(np.unique(prediction[truth > 0]))} predicted ones you give {_show(got)}, scikit-image gives "
+            f"{expected:.4f}: {_rand_hint(float(got), prediction, truth)}",
         )
-    return CheckResult(True, "your pixel error matches in every case.")
+    return CheckResult(
+        True, "your Rand error matches scikit-image's on merges, splits, relabelling and unscored pixels."
+    )
 
 
 def _membrane_cases() -> list[np.ndarray]:

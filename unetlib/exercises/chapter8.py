@@ -121,10 +121,44 @@ def check_train_step(function: Callable) -> CheckResult:
     return CheckResult(True, "three steps, weight for weight as written out, and the losses returned.")
 
 
+def _dataset_item_problem(index: int, item, image: np.ndarray, mask: np.ndarray) -> str | None:
+    """What is wrong with a dataset's item ``index`` (pair of ``image`` and ``mask``), or None."""
+    import torch
+
+    if not (isinstance(item, tuple) and len(item) == 2):
+        return f"item {index} is {type(item).__name__}: return a pair (image, mask)"
+    got_image, got_mask = item
+    if not (isinstance(got_image, torch.Tensor) and isinstance(got_mask, torch.Tensor)):
+        return (
+            f"item {index} holds {type(got_image).__name__} and {type(got_mask).__name__}: return tensors "
+            "(torch.from_numpy), which a DataLoader stacks into batches"
+        )
+    channels_first = image[None] if image.ndim == 2 else image
+    if got_image.dtype != torch.float32 or tuple(got_image.shape) != channels_first.shape:
+        kind = (
+            "a grey (H, W) image needs a channel axis, (1, H, W)" if image.ndim == 2 else "a colour image is (C, H, W)"
+        )
+        return (
+            f"the image of item {index} ({'grey' if image.ndim == 2 else 'colour'}, given as {image.shape}) is "
+            f"{got_image.dtype} of shape {tuple(got_image.shape)}: a network takes float32 with a channel axis; {kind}, "
+            f"here {channels_first.shape}: add the axis only where it is missing (image.ndim == 2)"
+        )
+    if got_mask.dtype != torch.int64 or tuple(got_mask.shape) != mask.shape:
+        return (
+            f"the mask of item {index} is {got_mask.dtype} of shape {tuple(got_mask.shape)}: cross-entropy takes "
+            f"int64 class indices without a channel axis, (H, W) = {mask.shape}"
+        )
+    if not (np.allclose(got_image.numpy(), channels_first, atol=1e-6) and np.array_equal(got_mask.numpy(), mask)):
+        return f"item {index} is not image {index} and mask {index}: keep them paired, in order"
+    return None
+
+
 def check_dataset(dataset_class: type) -> CheckResult:
     """Check a reader's ``dataset_class(images, masks)``: a :class:`torch.utils.data.Dataset` over
-    lists of ``(H, W)`` float images and ``(H, W)`` integer masks whose items are a float32
-    ``(1, H, W)`` image tensor and an int64 ``(H, W)`` mask tensor, ready for a DataLoader."""
+    lists of float images, grey ``(H, W)`` or colour ``(C, H, W)``, and ``(H, W)`` integer masks,
+    whose items are a float32 ``(C, H, W)`` image tensor (``C = 1`` for grey) and an int64
+    ``(H, W)`` mask tensor, ready for a DataLoader. Tried on grey images of two sizes, then on
+    colour ones."""
     import torch
 
     if not isinstance(dataset_class, type):
@@ -132,45 +166,32 @@ def check_dataset(dataset_class: type) -> CheckResult:
             False, f"pass your class itself (check_dataset(MyPairs)), not {type(dataset_class).__name__}"
         )
     rng = np.random.default_rng(3)
-    images = [rng.random((12, 10)) for _ in range(5)]
-    masks = [(image > 0.5).astype(np.int64) for image in images]
-    try:
-        dataset = dataset_class(images, masks)
-        length = len(dataset)
-        items = [dataset[i] for i in range(min(length, 5))]
-    except Exception as error:  # the reader's code may raise anything; report it
-        return CheckResult(False, f"your class raised {type(error).__name__}: {error}")
-    if length != 5:
-        return CheckResult(False, f"len() of a dataset of 5 pairs gives {length}: return the number of images")
-    for index, item in enumerate(items):
-        if not (isinstance(item, tuple) and len(item) == 2):
-            return CheckResult(False, f"item {index} is {type(item).__name__}: return a pair (image, mask)")
-        image, mask = item
-        if not (isinstance(image, torch.Tensor) and isinstance(mask, torch.Tensor)):
+    grey = [rng.random((12, 10)) for _ in range(3)] + [rng.random((9, 14)) for _ in range(2)]
+    colour = [rng.random((3, 8, 11)) for _ in range(4)]
+    for images in (grey, colour):
+        masks = [(image.mean(0) if image.ndim == 3 else image) > 0.5 for image in images]
+        masks = [mask.astype(np.int64) for mask in masks]
+        try:
+            dataset = dataset_class(images, masks)
+            length = len(dataset)
+            items = [dataset[i] for i in range(min(length, len(images)))]
+        except Exception as error:  # the reader's code may raise anything; report it
+            return CheckResult(False, f"your class raised {type(error).__name__}: {error}")
+        if length != len(images):
             return CheckResult(
-                False,
-                f"item {index} holds {type(image).__name__} and {type(mask).__name__}: return tensors "
-                "(torch.from_numpy), which a DataLoader stacks into batches",
+                False, f"len() of a dataset of {len(images)} pairs gives {length}: return the number of images"
             )
-        if image.dtype != torch.float32 or tuple(image.shape) != (1, 12, 10):
-            return CheckResult(
-                False,
-                f"the image of item {index} is {image.dtype} of shape {tuple(image.shape)}: a network takes "
-                "float32 with a channel axis, (1, H, W) = (1, 12, 10); try torch.from_numpy(x[None]).float()",
-            )
-        if mask.dtype != torch.int64 or tuple(mask.shape) != (12, 10):
-            return CheckResult(
-                False,
-                f"the mask of item {index} is {mask.dtype} of shape {tuple(mask.shape)}: cross-entropy takes "
-                "int64 class indices without a channel axis, (H, W) = (12, 10)",
-            )
-        if not (np.allclose(image[0].numpy(), images[index], atol=1e-6) and np.array_equal(mask.numpy(), masks[index])):
-            return CheckResult(False, f"item {index} is not image {index} and mask {index}: keep them paired, in order")
-    batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=2)))
-    if tuple(batch[0].shape) != (2, 1, 12, 10):
-        return CheckResult(False, f"a DataLoader batch of 2 has images of shape {tuple(batch[0].shape)}")
+        for index, item in enumerate(items):
+            problem = _dataset_item_problem(index, item, images[index], masks[index])
+            if problem:
+                return CheckResult(False, problem)
+        batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=2)))
+        expected = (2, *(images[0][None] if images[0].ndim == 2 else images[0]).shape)
+        if tuple(batch[0].shape) != expected:
+            return CheckResult(False, f"a DataLoader batch of 2 has images of shape {tuple(batch[0].shape)}")
     return CheckResult(
-        True, "your dataset serves paired tensors that a DataLoader batches as (N, 1, H, W) and (N, H, W)."
+        True,
+        "your dataset serves paired tensors, grey and colour, that a DataLoader batches as (N, C, H, W) and (N, H, W).",
     )
 
 
