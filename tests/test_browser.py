@@ -421,6 +421,54 @@ def test_no_answer_shows_before_the_reader_asks(server, browser):
     api.close()
 
 
+def _answer_choice(question) -> None:
+    """Try every option of a multiple-choice question: only the right one says Right, and each
+    shows its own explanation."""
+    options = question.locator("input[type=radio]").all()
+    assert [o.get_attribute("data-correct") for o in options].count("true") == 1
+    for option in options:
+        option.check()
+        question.locator(".quiz-check").click()
+        right = option.get_attribute("data-correct") == "true"
+        assert question.locator(".quiz-feedback").inner_text().startswith("Right") == right
+        why = question.locator(f"#{option.get_attribute('id')}-why")
+        assert why.is_visible() and why.inner_text().strip(), option.get_attribute("id")
+
+
+def _answer_number(question) -> None:
+    """A number outside the tolerance is wrong, the page's own answer is right (typed, Enter)."""
+    answer, tolerance = float(question.get_attribute("data-answer")), float(question.get_attribute("data-tolerance"))
+    box = question.locator("input[type=text]")
+    box.fill(repr(answer + 10 * tolerance + 1))
+    question.locator(".quiz-check").click()
+    assert question.locator(".quiz-feedback").inner_text().startswith("Not yet")
+    box.fill(repr(answer))
+    box.press("Enter")  # the keyboard grades too
+    assert question.locator(".quiz-feedback").inner_text().startswith("Right")
+    assert question.locator(".quiz-why").is_visible()
+
+
+def test_every_chapter_has_questions_that_grade_themselves(server, browser):
+    """At least three questions on every chapter page, each answered in the page with no kernel:
+    every option of a choice explains itself, a numeric answer is graded within its tolerance,
+    and nothing is explained before the reader answers."""
+    chapters = [p for p in _pages() if p.startswith("notebooks/")]
+    for path in chapters:
+        visit = PageVisit(browser, server, path)
+        page = visit.page
+        questions = page.locator(".quiz-question")
+        assert questions.count() >= 3, f"{path}: {questions.count()} questions"
+        assert not any(w.is_visible() for w in page.locator(".quiz-why").all()), f"{path}: an explanation shows"
+        for question in questions.all():
+            question.scroll_into_view_if_needed()
+            if question.get_attribute("data-kind") == "choice":
+                _answer_choice(question)
+            else:
+                _answer_number(question)
+        assert visit.errors == [] and visit.outside_requests == [], path
+        page.close()
+
+
 def test_search_finds_transposed_convolution(server, browser):
     visit = PageVisit(browser, server, "search.html?q=transposed")
     page = visit.page
@@ -457,7 +505,7 @@ def test_chapter_12_scores_scene_figures_and_solutions(server, browser):
     visit = PageVisit(browser, server, path)
     page = visit.page
     margins = page.locator("table", has_text="largest probability change").inner_text()
-    assert len(re.findall(r"\d\.\de-\d\d", margins)) == 7  # one row per margin tried
+    assert len(re.findall(r"\d\.\de[+-]\d\d", margins)) == 7  # one row per margin tried
     _one_figure_each(
         page,
         "confusion matrix of the model trained on this page",
