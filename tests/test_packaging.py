@@ -31,11 +31,14 @@ def test_every_third_party_import_is_a_dependency():
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 imported.add(node.module.split(".")[0])
     third_party = imported - set(sys.stdlib_module_names) - {"unetlib", "__future__", "myst_nb", "google"}
-    # unetlib.geo's rasterio is the optional extra [geo]: imported inside its functions only.
-    extras = {d.split(">")[0].strip().lower() for d in PYPROJECT["project"]["optional-dependencies"]["geo"]}
-    assert "rasterio" in extras
-    assert third_party <= names | {"rasterio"}, f"unexpected imports: {third_party - names - {'rasterio'}}"
-    assert {distribution.get(n, n) for n in third_party - {"rasterio"}} <= declared
+    # Optional extras, imported inside the functions that need them only: unetlib.geo's rasterio
+    # ([geo]) and export_onnx's onnx ([onnx]).
+    optional = PYPROJECT["project"]["optional-dependencies"]
+    extras = {d.split(">")[0].strip().lower() for extra in ("geo", "onnx") for d in optional[extra]}
+    assert {"rasterio", "onnx"} <= extras
+    allowed = names | {"rasterio", "onnx"}
+    assert third_party <= allowed, f"unexpected imports: {third_party - allowed}"
+    assert {distribution.get(n, n) for n in third_party - {"rasterio", "onnx"}} <= declared
 
 
 def test_unetlib_imports_without_the_geo_extra_and_says_how_to_install_it():

@@ -465,7 +465,7 @@ class UNet(nn.Module):
         """Same padding: mirror-pad H and W up to a multiple of 2 ** depth (undone at the end)."""
         if self.padding == "valid":
             return x, None
-        height, width = x.shape[-2:]
+        height, width = (int(size) for size in x.shape[-2:])  # ints while tracing, too
         extra_h = same_padded_size(height, self.depth) - height
         extra_w = same_padded_size(width, self.depth) - width
         if not (extra_h or extra_w):
@@ -486,6 +486,8 @@ class UNet(nn.Module):
                 f"x has {x.shape[1]} channels but this UNet was built with in_channels={self.in_channels}; "
                 f"got shape {tuple(x.shape)}"
             )
+        if torch.jit.is_tracing():  # exporting (ONNX): sizes are traced values, and the
+            return  # example input was checked by an ordinary call first (export_onnx)
         for axis, size in (("height", x.shape[-2]), ("width", x.shape[-1])):
             _check_size(int(size), self.depth, self.padding, f"input {axis}")
 

@@ -8,16 +8,21 @@ the model where its weights are, while a device given moves the model there.
 
 from __future__ import annotations
 
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
 
 from unetlib._checks import boolean, describe, integer, model_device, number, real_array
 from unetlib.config import choose_device
-from unetlib.model import UNet
+from unetlib.model import UNet, _check_size
 from unetlib.tiling import predict_tiled
 
-__all__ = ["Segmenter", "label_objects", "predict_logits", "predict_probabilities"]
+__all__ = ["Segmenter", "export_onnx", "label_objects", "predict_logits", "predict_probabilities"]
 
 
 def _model_on(model: nn.Module, device) -> torch.device:
@@ -221,3 +226,62 @@ class Segmenter:
 
     def __call__(self, image) -> np.ndarray:
         return self.logits(image).argmax(0).numpy().astype(np.int64)
+
+
+def export_onnx(model: UNet, path, tile_size: int, opset: int = 17) -> Path:
+    """Write ``model`` as an ONNX file for ONNX Runtime: in Python, or in a browser (ONNX Runtime
+    Web), where PyTorch does not run.
+
+    The file takes one ``(1, C, tile_size, tile_size)`` float32 image named ``image`` and returns
+    its logits, named ``logits``: ``(1, K, tile_size, tile_size)`` for a same-padding network, the
+    valid output size for a valid one. Its sizes are fixed, so images of other sizes go through it
+    tile by tile, as :func:`~unetlib.tiling.predict_tiled` does. The network is exported in
+    evaluation mode (batch norm's running statistics, no dropout) and written atomically: a file
+    at ``path`` is either the old one or the whole new one.
+
+    Args:
+        model: a :class:`~unetlib.model.UNet`, on the CPU.
+        path: where to write, conventionally ``something.onnx``.
+        tile_size: the side of the square tiles the file will take (a size the network accepts).
+        opset: the ONNX operator set (17 is read by ONNX Runtime 1.13 and later, Web included).
+
+    Returns:
+        The path written.
+    """
+    if not isinstance(model, UNet):
+        raise TypeError(f"model must be a unetlib UNet, got {describe(model)}")
+    try:
+        import onnx  # noqa: F401  (torch.onnx writes the file with it)
+    except ImportError:
+        raise ImportError("export_onnx needs the onnx package: pip install onnx (or unetlib[onnx])") from None
+    tile = integer(tile_size, "tile_size", minimum=1)
+    opset = integer(opset, "opset", minimum=13, maximum=20)
+    if model_device(model).type != "cpu":
+        raise ValueError(f"model must be on the CPU to export, got {model_device(model)}: call model.cpu() first")
+    _check_size(tile, model.depth, model.padding, "tile_size")  # says which sizes would work
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise ValueError(f"path's folder {target.parent} does not exist: create it first")
+    was_training = model.training
+    model.eval()
+    example = torch.zeros(1, model.in_channels, tile, tile)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
+    os.close(handle)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tracer's notes on fixed sizes: fixed on purpose
+            torch.onnx.export(
+                model,
+                (example,),
+                temporary,
+                dynamo=False,
+                opset_version=opset,
+                input_names=["image"],
+                output_names=["logits"],
+            )
+        os.replace(temporary, target)
+    finally:
+        model.train(was_training)
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return target
