@@ -572,7 +572,9 @@ def test_the_label_checks_still_take_what_is_right():
 
 EXERCISE_NUMBER_ANSWERS = {
     "check_output_size": lambda n, k, s, p, d: conv.conv_output_size(n, k, s, p, d),
-    "check_tile_count": lambda length, step: -(-length // step),
+    "check_tiled_stitch": lambda run, image, tile, margin: run(np.pad(image, margin, mode="reflect"))[
+        margin:-margin, margin:-margin
+    ],
     "check_dice": lambda prediction, truth: metrics.dice(prediction, truth),
 }
 

@@ -44,7 +44,7 @@ from unetlib.exercises import (
     check_rand_error,
     check_same_padding,
     check_sobel_horizontal,
-    check_tile_count,
+    check_tiled_stitch,
     check_transpose_output_size,
     check_unet_output_size,
     check_up_forward,
@@ -385,13 +385,34 @@ def test_check_tile_step():
     assert "does it end with a return line" in check_tile_step(lambda out, depth: None).message
 
 
-def test_check_tile_count():
-    assert check_tile_count(lambda length, step: len(range(0, length, step))).passed
-    assert "round up" in check_tile_count(lambda length, step: length // step).message
-    assert "one tile too many" in check_tile_count(lambda length, step: length // step + 1).message
+def _stitched(run, image, tile, margin, mode="reflect", keep_centre=True):
+    """Overlap-tile written out, with one mistake switched on at a time."""
+    step = tile - 2 * margin
+    height, width = image.shape
+    rows, cols = -(-height // step), -(-width // step)
+    padded = np.pad(image, ((margin, margin + rows * step - height), (margin, margin + cols * step - width)), mode=mode)
+    out = np.zeros((rows * step, cols * step))
+    for i in range(rows):
+        for j in range(cols):
+            top, left = i * step, j * step
+            piece = run(padded[top : top + tile, left : left + tile])
+            kept = piece[margin : margin + step, margin : margin + step] if keep_centre else piece[:step, :step]
+            out[top : top + step, left : left + step] = kept
+    return out[:height, :width]
 
 
-# ---- Chapter 6 -------------------------------------------------------------------------------
+def test_check_tiled_stitch_and_each_mistake():
+    assert check_tiled_stitch(_stitched).passed
+    border = check_tiled_stitch(lambda *a: _stitched(*a, mode="constant"))
+    assert not border.passed and "mirror the image" in border.message
+    corner = check_tiled_stitch(lambda *a: _stitched(*a, keep_centre=False))
+    assert not corner.passed and "keep rows and columns margin" in corner.message
+    assert "crop the stitched result" in check_tiled_stitch(lambda *a: _stitched(*a)[:, :-1]).message
+    # Independent of the check's own reference: a box filter with reach 2 on a constant image is
+    # the constant wherever it sees only the image, so a good stitch returns the constant there.
+    image = np.full((30, 41), 3.0)
+    box = lambda x: __import__("scipy.ndimage", fromlist=["x"]).uniform_filter(x, 5, mode="constant")  # noqa: E731
+    np.testing.assert_allclose(_stitched(box, image, 16, 4), 3.0)
 
 
 def test_check_transpose_output_size():
@@ -740,7 +761,6 @@ NUMBER_CHECKS = [
     "check_border_weight",
     "check_train_step",
     "check_tile_step",
-    "check_tile_count",
     "check_rand_error",
 ]
 WRONG_KINDS = {

@@ -107,3 +107,40 @@ def test_a_question_needs_text():
         choice_question("  ", OPTIONS)
     with pytest.raises(TypeError, match="explanation"):
         number_question("Q?", 1.0, 0, None)
+
+
+def _question_calls(source):
+    """Every choice_question / number_question call in a chapter's code cells."""
+    import ast
+
+    import jupytext
+
+    for cell in jupytext.read(source).cells:
+        if cell.cell_type != "code" or "_question(" not in cell.source:
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("choice_question", "number_question"):
+                yield node, cell
+
+
+CHAPTERS = sorted((__import__("pathlib").Path(__file__).parents[1] / "notebooks").glob("[0-9][0-9]_*.md"))
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
+def test_every_chapter_asks_at_least_three_questions_with_computed_numbers(source):
+    """At least three questions per chapter, each in a cell whose code is hidden, and every
+    numeric answer an expression of the page's values, never a typed number (so it cannot
+    drift from what the chapter computes)."""
+    import ast
+
+    calls = list(_question_calls(source))
+    assert len(calls) >= 3, f"{source.name}: {len(calls)} questions"
+    for node, cell in calls:
+        assert "remove-input" in cell.metadata.get("tags", []), f"{source.name}: a question's code shows"
+        if node.func.id == "number_question":
+            answer = next((k.value for k in node.keywords if k.arg == "answer"), None)
+            answer = answer if answer is not None else node.args[1]
+            typed = isinstance(answer, ast.Constant) or (
+                isinstance(answer, ast.UnaryOp) and isinstance(answer.operand, ast.Constant)
+            )
+            assert not typed, f"{source.name}: a numeric answer typed by hand: {ast.unparse(answer)}"

@@ -34,7 +34,7 @@ from unetlib.exercises.chapter8 import (
     check_object_matching,
     check_train_step,
 )
-from unetlib.exercises.chapter9 import check_mirror_pad, check_tile_count, check_tile_step
+from unetlib.exercises.chapter9 import check_mirror_pad, check_tile_step, check_tiled_stitch
 from unetlib.exercises.chapter10 import check_cells_from_membranes, check_dihedral_average, check_rand_error
 from unetlib.exercises.chapter11 import check_class_weights, check_decode_palette, check_iou_from_confusion
 from unetlib.exercises.chapter12 import check_ablation_guess, check_weighted_cross_entropy
@@ -76,7 +76,7 @@ __all__ = [
     "check_parameter_count",
     "check_same_padding",
     "check_sobel_horizontal",
-    "check_tile_count",
+    "check_tiled_stitch",
     "check_train_step",
     "check_transpose_output_size",
     "check_unet_output_size",

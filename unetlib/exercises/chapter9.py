@@ -1,16 +1,16 @@
-"""Chapter 9's exercises: mirror padding, the step between tiles, counting tiles.
+"""Chapter 9's exercises: mirror padding, the step between tiles, overlap-tile by hand.
 
 Example:
     A wrong answer, and what the check says:
 
-    >>> check_tile_count(lambda length, step: length // step)
-    Not yet: 1 pixel with step 64: you say 0, it takes 1: the last, partial tile
-        is missing: round up
+    >>> check_tiled_stitch(lambda run, image, tile, margin: run(image))
+    Not yet: for a 37x50 image, tiles of 16 with margin 4, 18% of the pixels
+        differ from one pass: only the border is wrong: mirror the image by
+        margin first (np.pad(image, margin, mode='reflect'))
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Callable
 
 import numpy as np
@@ -18,7 +18,7 @@ import numpy as np
 from unetlib.exercises._common import CheckResult, _call, _show
 from unetlib.model import output_size, valid_input_sizes
 
-__all__ = ["check_mirror_pad", "check_tile_count", "check_tile_step"]
+__all__ = ["check_mirror_pad", "check_tile_step", "check_tiled_stitch"]
 
 
 def check_mirror_pad(function: Callable[[np.ndarray, int], np.ndarray]) -> CheckResult:
@@ -77,24 +77,58 @@ def check_tile_step(function: Callable[[int, int], int]) -> CheckResult:
     return CheckResult(True, "your steps keep every tile on the pooling grid, as far apart as the outputs allow.")
 
 
-def check_tile_count(function: Callable[[int, int], int]) -> CheckResult:
-    """Check a reader's ``function(length, step)``: how many tiles, placed ``step`` pixels apart
-    from 0, it takes to cover ``length`` pixels (the last tile may stick out)."""
-    for length, step in itertools.product((1, 100, 383, 384, 385, 1000, 4096), (1, 64, 384)):
-        got, problem = _call(function, length, step, number=True)
+def _box(reach: int) -> Callable[[np.ndarray], np.ndarray]:
+    """A stand-in network: the mean over a (2 reach + 1) square, zeros beyond the input's edge,
+    so that its output, like a same-padding U-Net's, is wrong within ``reach`` of its border."""
+    from scipy.ndimage import uniform_filter
+
+    def run(tile: np.ndarray) -> np.ndarray:
+        return uniform_filter(np.asarray(tile, dtype=float), size=2 * reach + 1, mode="constant")
+
+    return run
+
+
+def _whole(run: Callable, image: np.ndarray, margin: int) -> np.ndarray:
+    """The whole image in one pass, mirrored by ``margin`` at its border: what tiles must give."""
+    return run(np.pad(image, margin, mode="reflect"))[margin:-margin, margin:-margin]
+
+
+def _butted(run: Callable, image: np.ndarray, step: int) -> np.ndarray:
+    """Tiles of ``step`` pixels laid side by side, each run without context: the seams."""
+    out = np.zeros_like(image, dtype=float)
+    for top in range(0, image.shape[0], step):
+        for left in range(0, image.shape[1], step):
+            out[top : top + step, left : left + step] = run(image[top : top + step, left : left + step])
+    return out
+
+
+def check_tiled_stitch(function: Callable) -> CheckResult:
+    """Check a reader's ``function(run, image, tile, margin)``: ``run`` applied to a 2-D ``image``
+    in overlapping ``tile x tile`` tiles placed ``tile - 2 margin`` apart, each tile's central
+    square kept and stitched, the image mirrored by ``margin`` at its border. For a ``run`` whose
+    reach is at most ``margin`` the result must equal one pass over the mirrored image; the check
+    uses a box filter of reach 2 and 4, on images whose sizes are not multiples of the step."""
+    rng = np.random.default_rng(9)
+    for (height, width), tile, margin, reach in (((37, 50), 16, 4, 2), ((64, 29), 24, 4, 4), ((20, 20), 20, 2, 2)):
+        image, run = rng.random((height, width)), _box(reach)
+        got, problem = _call(function, run, image, tile, margin)
         if problem:
             return CheckResult(False, problem)
-        expected = -(-length // step)
-        if got.shape != () or got != expected:
-            hint = (
-                "the last, partial tile is missing: round up"
-                if got == length // step
-                else "one tile too many when the length is a multiple of the step"
-                if got == length // step + 1
-                else "tiles start at 0, step, 2 step, ... and must reach the last pixel"
-            )
+        expected = _whole(run, image, margin)
+        case = f"a {height}x{width} image, tiles of {tile} with margin {margin}"
+        if got.shape != expected.shape:
             return CheckResult(
-                False,
-                f"{length} pixel{'s' * (length != 1)} with step {step}: you say {_show(got)}, it takes {expected}: {hint}",
+                False, f"for {case} your result is {got.shape}, the image {expected.shape}: crop the stitched result"
             )
-    return CheckResult(True, "your count covers every image without a tile too many.")
+        if np.allclose(got, expected, atol=1e-9):
+            continue
+        step = tile - 2 * margin
+        wrong = ~np.isclose(got, expected, atol=1e-9)
+        if np.allclose(got, _butted(run, image, step)) or np.allclose(got, _butted(run, image, tile)):
+            hint = "your tiles have no context: cut tiles of tile pixels, step tile - 2 margin apart, and keep only their centres"
+        elif not wrong[margin:-margin, margin:-margin].any():
+            hint = "only the border is wrong: mirror the image by margin first (np.pad(image, margin, mode='reflect'))"
+        else:
+            hint = "keep rows and columns margin .. margin + step of each tile's output, at the tile's own position"
+        return CheckResult(False, f"for {case}, {wrong.mean():.0%} of the pixels differ from one pass: {hint}")
+    return CheckResult(True, "your stitched tiles equal one pass over the mirrored image, to the last bit.")
