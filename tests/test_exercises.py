@@ -411,7 +411,11 @@ def test_check_tiled_stitch_and_each_mistake():
     # Independent of the check's own reference: a box filter with reach 2 on a constant image is
     # the constant wherever it sees only the image, so a good stitch returns the constant there.
     image = np.full((30, 41), 3.0)
-    box = lambda x: __import__("scipy.ndimage", fromlist=["x"]).uniform_filter(x, 5, mode="constant")  # noqa: E731
+    from scipy.ndimage import uniform_filter
+
+    def box(x):
+        return uniform_filter(x, 5, mode="constant")
+
     np.testing.assert_allclose(_stitched(box, image, 16, 4), 3.0)
 
 

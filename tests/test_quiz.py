@@ -4,8 +4,11 @@ answers every question of the built book)."""
 
 from __future__ import annotations
 
+import ast
 from html.parser import HTMLParser
+from pathlib import Path
 
+import jupytext
 import numpy as np
 import pytest
 
@@ -111,10 +114,6 @@ def test_a_question_needs_text():
 
 def _question_calls(source):
     """Every choice_question / number_question call in a chapter's code cells."""
-    import ast
-
-    import jupytext
-
     for cell in jupytext.read(source).cells:
         if cell.cell_type != "code" or "_question(" not in cell.source:
             continue
@@ -123,7 +122,7 @@ def _question_calls(source):
                 yield node, cell
 
 
-CHAPTERS = sorted((__import__("pathlib").Path(__file__).parents[1] / "notebooks").glob("[0-9][0-9]_*.md"))
+CHAPTERS = sorted((Path(__file__).parents[1] / "notebooks").glob("[0-9][0-9]_*.md"))
 
 
 @pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
@@ -131,8 +130,6 @@ def test_every_chapter_asks_at_least_three_questions_with_computed_numbers(sourc
     """At least three questions per chapter, each in a cell whose code is hidden, and every
     numeric answer an expression of the page's values, never a typed number (so it cannot
     drift from what the chapter computes)."""
-    import ast
-
     calls = list(_question_calls(source))
     assert len(calls) >= 3, f"{source.name}: {len(calls)} questions"
     for node, cell in calls:

@@ -76,16 +76,12 @@ def check_ablation_guess(guess: str) -> CheckResult:
     ``benchmarks/aerial_recipes.py`` wrote (3 seeds each); a difference smaller than the seeds'
     spread (standard deviation, ``ddof=1``) is called a tie, and then either guess passes.
     """
-    from unetlib.experiments import load_results
+    from unetlib.experiments import filed_scores, load_results
 
     if not isinstance(guess, str) or guess.strip().lower() not in ("flips", "dice"):
         return CheckResult(False, f'answer "flips" or "dice" (a string), not {guess!r}')
-    rows = load_results("chapter11_aerial")["validation"]
-
-    def scores(configuration: str) -> np.ndarray:
-        return np.array([r["validation_tile"]["mean_iou"] for r in rows if r["configuration"] == configuration])
-
-    recipe, no_flips, no_dice = scores("dice"), scores("no-flips"), scores("augment")
+    filed = load_results("chapter11_aerial")
+    recipe, no_flips, no_dice = (filed_scores(filed, name) for name in ("dice", "no-flips", "augment"))
     costs = {"flips": recipe.mean() - no_flips.mean(), "dice": recipe.mean() - no_dice.mean()}
     spread = max(recipe.std(ddof=1), no_flips.std(ddof=1), no_dice.std(ddof=1))
     measured = (
