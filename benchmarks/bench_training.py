@@ -33,12 +33,12 @@ from unetlib.experiments import score_on_images
 from unetlib.losses import weight_map
 from unetlib.model import UNet
 from unetlib.config import choose_device
-from unetlib.recipes import BBBC039_SUBSET_SPLIT, CHAPTER7_RECIPE
+from unetlib.recipes import BBBC039_SUBSET_SPLIT, CHAPTER8_RECIPE
 from unetlib.train import fit
 
 from _results import OLD_RECIPE, machine, save_rows
 
-# The new recipe is Chapter 8's (unetlib.recipes.CHAPTER7_RECIPE); the old one changes it back.
+# The new recipe is Chapter 8's (unetlib.recipes.CHAPTER8_RECIPE); the old one changes it back.
 RECIPES = {
     "old": dict(OLD_RECIPE, channels_last=False, epochs=45),
     "new": {},
@@ -48,13 +48,13 @@ RECIPES = {
 def time_to_quality(
     images, targets, weights, test_images, test_instances, device, recipe: dict, dice_target: float, f1_target: float
 ) -> dict:
-    network = CHAPTER7_RECIPE.model | {k: v for k, v in recipe.items() if k == "batch_norm"}
-    config = CHAPTER7_RECIPE.train.replace(
+    network = CHAPTER8_RECIPE.model | {k: v for k, v in recipe.items() if k == "batch_norm"}
+    config = CHAPTER8_RECIPE.train.replace(
         **{k: v for k, v in recipe.items() if k != "batch_norm"}, device=device, seed=0, progress=False
     )
     torch.manual_seed(0)
     model = UNet(1, 2, **network)
-    crops = CHAPTER7_RECIPE.crops(images, targets, weights, seed=0)
+    crops = CHAPTER8_RECIPE.crops(images, targets, weights, seed=0)
     reached: dict[str, tuple[float, int]] = {}
     clock = {"trained": 0.0, "since": time.perf_counter()}
 
@@ -100,7 +100,7 @@ def main() -> None:
 
     rows = []
     for name, recipe in RECIPES.items():
-        print(f"\n{name}: {recipe or 'unetlib.recipes.CHAPTER7_RECIPE'}")
+        print(f"\n{name}: {recipe or 'unetlib.recipes.CHAPTER8_RECIPE'}")
         result = time_to_quality(
             pick(images, train_ids),
             pick(separated, train_ids),

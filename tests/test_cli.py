@@ -349,7 +349,7 @@ def test_the_command_trains_chapter_8s_recipe_exactly_as_the_library(tmp_path, m
     from unetlib.data import load_bbbc039, split_touching
     from unetlib.experiments import train_on_crops
     from unetlib.losses import weight_map
-    from unetlib.recipes import BBBC039_SPLIT, CHAPTER7_RECIPE
+    from unetlib.recipes import BBBC039_SPLIT, CHAPTER8_RECIPE
 
     checkpoint = tmp_path / "nuclei.pt"
     # Two steps of the recipe (16 crops in batches of 8): enough to tell any difference.
@@ -358,7 +358,7 @@ def test_the_command_trains_chapter_8s_recipe_exactly_as_the_library(tmp_path, m
     _, images, instances = load_bbbc039(more=True)
     separated = [split_touching(instances[i]) for i in BBBC039_SPLIT.train]
     weights = [weight_map(label(s), balance=False) for s in separated]
-    recipe = dataclasses.replace(CHAPTER7_RECIPE, samples=16)
+    recipe = dataclasses.replace(CHAPTER8_RECIPE, samples=16)
     model, history, _ = train_on_crops(
         BBBC039_SPLIT.pick(images, "train"), separated, weights, seed=2, device="cpu", epochs=1, recipe=recipe
     )

@@ -1,6 +1,6 @@
 """The training chapters' experiments as functions, so that the chapters, the tests and the
 benchmark run the same code: train a U-Net on random crops of a few large images (Chapters 8
-and 9), score it on whole held-out ones: nuclei by Dice and object F1 (Chapter 8), EM membranes
+and 10), score it on whole held-out ones: nuclei by Dice and object F1 (Chapter 8), EM membranes
 by pixel error and Rand error (Chapter 10); and Chapter 11's multi-class recipe,
 :func:`train_multiclass`, which returns a :class:`~unetlib.prediction.Segmenter` for raw RGB images of any size.
 """
@@ -32,7 +32,7 @@ from unetlib.metrics import (
 )
 from unetlib.model import UNet
 from unetlib.prediction import Segmenter, label_objects, predict_probabilities
-from unetlib.recipes import AERIAL_RECIPE, CHAPTER7_RECIPE, Recipe
+from unetlib.recipes import AERIAL_RECIPE, CHAPTER8_RECIPE, Recipe
 from unetlib.train import fit
 
 __all__ = [
@@ -110,12 +110,12 @@ def train_on_crops(
     val: tuple[list, list] | None = None,
     seed: int = 0,
     device=None,
-    recipe: Recipe = CHAPTER7_RECIPE,
+    recipe: Recipe = CHAPTER8_RECIPE,
     **settings,
 ) -> tuple[UNet, dict, float]:
     """Train a same-padding U-Net (2 classes) with Chapter 8's recipe on random crops of ``images``.
 
-    The recipe (:data:`~unetlib.recipes.CHAPTER7_RECIPE`): a U-Net of depth 3 and 16 channels
+    The recipe (:data:`~unetlib.recipes.CHAPTER8_RECIPE`): a U-Net of depth 3 and 16 channels
     with batch norm, 12 epochs of 8 steps of 8 random 128x128 crops, a learning rate that warms
     up, peaks at 3e-3 and decays along a cosine (the fast recipe of ``benchmarks/learning_curves.py``).
 

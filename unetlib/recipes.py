@@ -6,7 +6,7 @@ images are normalised. The chapters, the benchmarks, the tests and ``python -m u
 --recipe NAME`` all read these, so that a chapter's recipe and the command's are the same run.
 
 Example:
-    >>> CHAPTER7_RECIPE.train.lr, AERIAL_RECIPE.train.loss
+    >>> CHAPTER8_RECIPE.train.lr, AERIAL_RECIPE.train.loss
     (0.003, 'dice')
     >>> len(BBBC039_SPLIT.train), len(BBBC039_SPLIT.val), len(BBBC039_SPLIT.test)
     (20, 10, 30)
@@ -29,7 +29,7 @@ __all__ = [
     "AUGMENTATIONS",
     "BBBC039_SPLIT",
     "BBBC039_SUBSET_SPLIT",
-    "CHAPTER7_RECIPE",
+    "CHAPTER8_RECIPE",
     "DUBAI_TEST_TILE",
     "DUBAI_VALIDATION_TILE",
     "RECIPES",
@@ -168,7 +168,7 @@ class Recipe:
 
 #: Chapter 8's recipe for nuclei. A small U-Net with batch norm, 12 epochs of 8 steps of 8 crops,
 #: the rate warmed up to 3e-3 and decayed along a cosine, every augmentation, the border weight map.
-CHAPTER7_RECIPE = Recipe(
+CHAPTER8_RECIPE = Recipe(
     model=dict(depth=3, base_channels=16, padding="same", batch_norm=True),
     train=TrainConfig(epochs=12, lr=3e-3, batch_size=8, schedule="warmup-cosine"),
     crop=128,
@@ -199,4 +199,4 @@ DEFAULT_RECIPE = Recipe(
 )
 
 #: The recipes by name (the command's ``--recipe``).
-RECIPES = {"default": DEFAULT_RECIPE, "chapter8": CHAPTER7_RECIPE, "aerial": AERIAL_RECIPE}
+RECIPES = {"default": DEFAULT_RECIPE, "chapter8": CHAPTER8_RECIPE, "aerial": AERIAL_RECIPE}
