@@ -101,6 +101,17 @@ SECTIONS = [
         "pixels, in a central 1024 x 1024 window, whose class differs from one untiled pass of the network. "
         "Goals: at least 1.2 Mpx/s end to end, peak memory at most 1 GB.",
     ),
+    (
+        "browser",
+        "The U-Net in the page: a 512 x 512 image in the browser",
+        "bench_browser.py",
+        "The in-page demo (Chapter 8's network, exported to ONNX, tiles of 256) in headless Chromium: "
+        "ONNX Runtime Web 1.30 in WebAssembly with one thread (more need cross-origin isolation, which "
+        "a static host does not give), the whole pipeline from grey values to probabilities, on a 512 x 512 "
+        "crop of a held-out image; medians of 5 runs after a warm-up. Beside it, in the same run, the same "
+        "file and tiles through ONNX Runtime's native CPU build in Python. Goal (issue 26): at most 1 s "
+        "on 2 cores.",
+    ),
 ]
 
 
@@ -155,6 +166,7 @@ def run_benchmarks(results_path: Path) -> None:
         "bench_training.py",
         "profile_chapters.py",
         "bench_geo.py",
+        "bench_browser.py",  # needs the built book
     )
     for script in scripts:
         print(f"running {script} ...", flush=True)

@@ -557,3 +557,136 @@ def test_chapter_13_results_table_figures_and_solutions(server, browser):
     _solutions_hidden_then_open(page, path, expected=4)
     assert visit.errors == [] and visit.outside_requests == []
     page.close()
+
+
+DEMO = "book/demo.html"
+DEMO_FILES = HTML / "_static" / "demo"
+
+
+def _demo_done(page, timeout: int = 120_000) -> None:
+    page.wait_for_selector("#unet-demo[data-state=done]", timeout=timeout)
+
+
+def _demo_settings() -> dict:
+    import json
+
+    return json.loads((DEMO_FILES / "demo.json").read_text())
+
+
+def _tile_count(height: int, width: int, margin: int) -> int:
+    """How many tiles unetlib's own planner lays over the image (the page must run as many)."""
+    from unetlib.model import UNet
+    from unetlib.tiling import plan_tiles
+
+    settings = _demo_settings()
+    depth = settings["multiple"].bit_length() - 1
+    network = UNet(1, 2, depth=depth, base_channels=2, padding="same")
+    return len(plan_tiles(network, height, width, settings["tile_size"], margin))
+
+
+def test_the_unet_in_the_page_gives_pytorchs_logits_offline(server, browser):
+    """The demo segments a held-out image in the browser, with the network cut off, and for every
+    margin the reader can pick its logits equal those PyTorch computed in the build (unetlib's
+    predict_tiled on the same PNG) to 1e-4."""
+    import numpy as np
+
+    settings = _demo_settings()
+    assert (DEMO_FILES / settings["model"]).stat().st_size <= 5e6  # the issue's limit
+    visit = PageVisit(browser, server, DEMO)
+    page = visit.page
+    _demo_done(page)
+    sample = settings["samples"][settings["reference"]["sample"]]
+    for margin in settings["margins"]:
+        page.select_option("#unet-demo-margin", str(margin))
+        page.wait_for_function(f"window.unetDemo.state.result.margin === {margin}", timeout=120_000)
+        _demo_done(page)
+        result = page.evaluate(
+            "() => { const r = window.unetDemo.state.result;"
+            " return {logits: Array.from(r.logits), width: r.width, height: r.height, tiles: r.tiles}; }"
+        )
+        reference = np.fromfile(DEMO_FILES / settings["reference"]["files"][str(margin)], dtype="<f4")
+        assert (result["height"], result["width"]) == (sample["height"], sample["width"])
+        assert result["tiles"] == _tile_count(sample["height"], sample["width"], margin)
+        difference = np.abs(np.array(result["logits"], dtype=np.float32) - reference).max()
+        assert difference <= 1e-4, f"margin {margin}: the page's logits differ from PyTorch's by {difference}"
+    assert visit.errors == [] and visit.outside_requests == []
+    page.close()
+
+
+def test_the_unet_in_the_page_follows_its_threshold(server, browser):
+    """The share of pixels the page reports above the threshold is the share PyTorch's
+    probabilities give, at the chosen threshold and at both ends of the slider."""
+    import numpy as np
+
+    settings = _demo_settings()
+    reference = np.fromfile(DEMO_FILES / settings["reference"]["files"][str(settings["margin"])], dtype="<f4")
+    logits = reference.reshape(2, -1)
+    nucleus = 1 / (1 + np.exp(logits[0] - logits[1]))
+    visit = PageVisit(browser, server, DEMO)
+    page = visit.page
+    _demo_done(page)
+    for threshold in (settings["threshold"], 0.05, 0.95):
+        page.locator("#unet-demo-threshold").fill(str(threshold))
+        status = page.locator("#unet-demo-status").inner_text()
+        shown = float(re.search(r"([\d.]+)% of pixels", status).group(1))
+        assert shown == pytest.approx(100 * (nucleus >= threshold).mean(), abs=0.051), (threshold, status)
+    for view in ("probability", "image", "mask"):
+        page.select_option("#unet-demo-view", view)
+    assert visit.errors == [] and visit.outside_requests == []
+    page.close()
+
+
+def _png(array) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_the_unet_in_the_page_takes_a_readers_image_and_refuses_others(server, browser):
+    """A colour image of the reader's, of a size no tile fits, is segmented whole; a file that is
+    not an image and an image too large get a message saying what to do, and no crash."""
+    import numpy as np
+
+    visit = PageVisit(browser, server, DEMO)
+    page = visit.page
+    _demo_done(page)
+    rng = np.random.default_rng(0)
+    colour = rng.integers(0, 255, size=(203, 301, 3), dtype=np.uint8)
+    page.set_input_files(
+        "#unet-demo-file", files=[{"name": "mine.png", "mimeType": "image/png", "buffer": _png(colour)}]
+    )
+    page.wait_for_function("window.unetDemo.state.image.name === 'mine.png'")
+    _demo_done(page)
+    shape = page.evaluate("() => [window.unetDemo.state.result.height, window.unetDemo.state.result.width]")
+    assert shape == [203, 301]
+    assert "mine.png, 301 x 203 px" in page.locator("#unet-demo-status").inner_text()
+
+    page.set_input_files("#unet-demo-file", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hi"}])
+    page.wait_for_selector("#unet-demo[data-state=error]")
+    assert "notes.txt is not an image" in page.locator("#unet-demo-status").inner_text()
+    huge = np.zeros((2100, 2100), dtype=np.uint8)
+    page.set_input_files("#unet-demo-file", files=[{"name": "huge.png", "mimeType": "image/png", "buffer": _png(huge)}])
+    page.wait_for_function("document.querySelector('#unet-demo-status').innerText.includes('huge.png is')")
+    assert "crop or shrink it first" in page.locator("#unet-demo-status").inner_text()
+    assert visit.errors == [] and visit.outside_requests == []
+    page.close()
+
+
+def test_the_unet_in_the_page_fits_a_phone_and_dark_mode(server, browser):
+    """Screenshots for a person to look at (light, dark, phone); the demo fits 390 pixels."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width, mode in ((1280, "light"), (1280, "dark"), (390, "light"), (390, "dark")):
+        visit = PageVisit(browser, server, DEMO, width=width)
+        page = visit.page
+        page.evaluate(f"() => document.documentElement.setAttribute('data-theme', '{mode}')")
+        _demo_done(page)
+        demo = page.locator("#unet-demo")
+        box = demo.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, (width, box)
+        demo.screenshot(path=str(SCREENSHOTS / f"unet_demo_{width}_{mode}.png"))
+        assert visit.errors == [] and visit.outside_requests == []
+        page.close()

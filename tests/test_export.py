@@ -67,3 +67,35 @@ def test_export_refuses_what_is_not_a_unet_or_a_missing_folder(tmp_path):
         export_onnx(torch.nn.Conv2d(3, 2, 1), tmp_path / "a.onnx", tile_size=32)
     with pytest.raises(ValueError, match="does not exist"):
         export_onnx(UNet(3, 2, depth=2, base_channels=4, padding="same"), tmp_path / "no" / "a.onnx", 32)
+
+
+def test_the_browser_demos_files_are_what_the_page_reads(tmp_path):
+    """write_browser_demo: the samples are the images as 8-bit PNGs (within half a grey level),
+    the reference for each margin has one logit per class and pixel and is the model's tiled
+    output, not a copy of one margin, and demo.json holds the tile the file takes."""
+    import json
+
+    from PIL import Image
+
+    from unetlib.notebook import write_browser_demo
+
+    torch.manual_seed(0)
+    model = UNet(1, 2, depth=2, base_channels=4, padding="same").eval()
+    onnx_file = export_onnx(model, tmp_path / "model.onnx", tile_size=32)
+    rng = np.random.default_rng(0)
+    images = [rng.random((1, 40, 50)).astype(np.float32), rng.random((1, 30, 30)).astype(np.float32)]
+    folder = write_browser_demo(
+        model, onnx_file, images, ["a", "b"], margin=8, margins=[0, 8], threshold=0.7, folder=tmp_path
+    )
+    settings = json.loads((folder / "demo.json").read_text())
+    assert settings["tile_size"] == 32 and settings["margin"] == 8 and settings["threshold"] == 0.7
+    assert [s["file"] for s in settings["samples"]] == ["sample_0.png", "sample_1.png"]
+    first = np.asarray(Image.open(folder / "sample_0.png")) / 255
+    assert first.shape == (40, 50) and np.abs(first - images[0][0]).max() <= 0.5 / 255 + 1e-7
+    references = [np.fromfile(folder / f"reference_{m}.f32", dtype="<f4") for m in (0, 8)]
+    assert all(r.size == 2 * 40 * 50 for r in references)
+    assert not np.array_equal(*references)  # butted tiles and overlapping ones differ at the seams
+    with pytest.raises(ValueError, match="margin must be one of margins"):
+        write_browser_demo(
+            model, onnx_file, images, ["a", "b"], margin=4, margins=[0, 8], threshold=0.7, folder=tmp_path
+        )

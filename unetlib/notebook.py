@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["glue", "in_colab"]
+__all__ = ["glue", "in_colab", "write_browser_demo"]
 
 
 def in_colab() -> bool:
@@ -49,3 +54,83 @@ def glue(name: str, value: Any, display: bool = False) -> None:
             print(f"{name} = {value}")
         return
     myst_glue(name, value, display=display)
+
+
+def write_browser_demo(
+    model,
+    onnx_file,
+    images: list,
+    names: list[str],
+    margin: int,
+    margins: list[int],
+    threshold: float,
+    folder,
+) -> Path:
+    """Write what the book's in-page U-Net (``book/demo.md``) serves, into ``folder/demo``.
+
+    ``folder`` is the book's ``_static``; the build copies it into the site. Written: the ONNX
+    file; each image as an 8-bit grey PNG (``sample_K.png``, the reader's choices); for the first
+    sample and each margin, PyTorch's tiled logits of that PNG as the page reads it (decoded,
+    scaled by its percentiles as :func:`~unetlib.data.segmentation.load_bbbc039` does), float32 ``(2, H, W)``
+    in ``reference_M.f32``, which the browser test compares the page's output with; and
+    ``demo.json``, the settings the page uses.
+
+    Args:
+        model: the exported :class:`~unetlib.model.UNet` (same padding, one input channel).
+        onnx_file: its :func:`~unetlib.prediction.export_onnx` file.
+        images: ``(1, H, W)`` float images scaled to ``[0, 1]``.
+        names: a name for each image.
+        margin: the page's default overlap-tile margin (pixels); one of ``margins``.
+        margins: the margins the reader may pick.
+        threshold: the default nucleus probability above which a pixel is shown as nucleus.
+        folder: an existing folder.
+
+    Returns:
+        The folder written, ``folder/demo``.
+    """
+    from PIL import Image
+
+    from unetlib.data import normalise_percentile
+    from unetlib.tiling import predict_tiled
+
+    if margin not in margins:
+        raise ValueError(f"margin must be one of margins {margins}, got {margin!r}")
+    target = Path(folder) / "demo"
+    target.mkdir(exist_ok=True)
+    tile_size = _onnx_tile_size(onnx_file)
+    shutil.copyfile(onnx_file, target / "unet.onnx")
+    samples = []
+    for k, (image, name) in enumerate(zip(images, names)):
+        grey = np.round(np.clip(np.asarray(image)[0], 0, 1) * 255).astype(np.uint8)
+        Image.fromarray(grey).save(target / f"sample_{k}.png")
+        samples.append({"file": f"sample_{k}.png", "name": str(name), "height": grey.shape[0], "width": grey.shape[1]})
+    scale = inspect.signature(normalise_percentile).parameters
+    low, high = scale["low"].default, scale["high"].default
+    # The reference reads the PNG back, as the page does, so both start from the same pixels.
+    pixels = normalise_percentile(np.asarray(Image.open(target / "sample_0.png")), low, high)
+    for each in margins:
+        logits = predict_tiled(model, pixels, tile_size=tile_size, margin=each, progress=False)
+        logits.numpy().astype("<f4").tofile(target / f"reference_{each}.f32")
+    settings = {
+        "model": "unet.onnx",
+        "model_sha256": hashlib.sha256((target / "unet.onnx").read_bytes()).hexdigest(),
+        "tile_size": tile_size,
+        "margin": int(margin),
+        "margins": [int(m) for m in margins],
+        "multiple": 2**model.depth,
+        "threshold": float(threshold),
+        "percentiles": [low, high],
+        "classes": ["background", "nucleus"],
+        "samples": samples,
+        "reference": {"sample": 0, "files": {str(m): f"reference_{m}.f32" for m in margins}},
+    }
+    (target / "demo.json").write_text(json.dumps(settings, indent=1))
+    return target
+
+
+def _onnx_tile_size(onnx_file) -> int:
+    """The square tile side an :func:`~unetlib.prediction.export_onnx` file takes."""
+    import onnx
+
+    dims = onnx.load(str(onnx_file)).graph.input[0].type.tensor_type.shape.dim
+    return int(dims[-1].dim_value)
