@@ -33,12 +33,16 @@ DEMO = HTML / "_static" / "demo"
 SIDE, RUNS = 512, 5
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
 def browser_times(settings: dict) -> dict[int, float]:
     """Median milliseconds per 512 x 512 image in the page, for each margin."""
     from playwright.sync_api import sync_playwright
 
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(HTML))
-    handler.log_message = lambda *args: None
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     times = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import re
 
 import numpy as np
@@ -46,6 +48,7 @@ from unetlib.exercises import (
     check_sobel_horizontal,
     check_tiled_stitch,
     check_transpose_output_size,
+    check_tile_for_output,
     check_unet_output_size,
     check_up_forward,
     check_tile_step,
@@ -352,6 +355,38 @@ def test_check_unet_output_size():
         in check_unet_output_size(lambda s, d: cache.setdefault((s, d), by_running(s, d)) + 4 * d).message
     )
     assert "does it end with a return line" in check_unet_output_size(lambda s, d: None).message
+
+
+def test_check_tile_for_output():
+    """The reference runs tiny U-Nets: the smallest input, among those they accept, whose output
+    is at least the size wanted. The paper's own pair: 572 in, 388 out."""
+    from unetlib.model import UNet
+
+    models = {depth: UNet(1, 1, depth=depth, base_channels=1) for depth in (1, 2, 3, 4)}
+    first = {1: 18, 2: 44, 3: 92, 4: 188}  # the smallest input each depth takes (Chapter 7's table)
+
+    @functools.cache
+    def output_by_running(size, depth):
+        with torch.no_grad():
+            return models[depth](torch.zeros(1, 1, size, first[depth])).shape[-2]
+
+    def tile_for(output, depth):  # valid sizes are first[depth] + k * 2**depth
+        size = first[depth]
+        while output_by_running(size, depth) < output:
+            size += 2**depth
+        return size
+
+    cache = {}
+    answer = lambda o, d: cache.setdefault((o, d), tile_for(o, d))  # noqa: E731
+    assert answer(388, 4) == 572
+    assert check_tile_for_output(answer).passed
+    assert "not accept" in check_tile_for_output(lambda o, d: answer(o, d) + 1).message
+    assert (
+        "too small"
+        in check_tile_for_output(lambda o, d: answer(o, d) - 2**d if answer(o, d) > first[d] else answer(o, d)).message
+    )
+    assert "it is smaller" in check_tile_for_output(lambda o, d: answer(o, d) + 2**d).message
+    assert "does it end with a return line" in check_tile_for_output(lambda o, d: None).message
 
 
 # ---- Chapter 9 -------------------------------------------------------------------------------
@@ -761,6 +796,7 @@ NUMBER_CHECKS = [
     "check_output_padding",
     "check_is_valid_size",
     "check_unet_output_size",
+    "check_tile_for_output",
     "check_dice",
     "check_border_weight",
     "check_train_step",

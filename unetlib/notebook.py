@@ -69,10 +69,12 @@ def write_browser_demo(
     """Write what the book's in-page U-Net (``book/demo.md``) serves, into ``folder/demo``.
 
     ``folder`` is the book's ``_static``; the build copies it into the site. Written: the ONNX
-    file; each image as an 8-bit grey PNG (``sample_K.png``, the reader's choices); for the first
-    sample and each margin, PyTorch's tiled logits of that PNG as the page reads it (decoded,
-    scaled by its percentiles as :func:`~unetlib.data.segmentation.load_bbbc039` does), float32 ``(2, H, W)``
-    in ``reference_M.f32``, which the browser test compares the page's output with; and
+    file (``unet.onnx``) and the same weights as a checkpoint (``unet.pt``,
+    :func:`~unetlib.checkpoints.load_checkpoint` reads it); each image as an 8-bit grey PNG
+    (``sample_K.png``, the reader's choices); for the first sample and each margin, PyTorch's
+    tiled logits of that PNG as the page reads it (decoded, scaled by its percentiles as
+    :func:`~unetlib.data.segmentation.load_bbbc039` does), float32 ``(2, H, W)`` in
+    ``reference_M.f32``, which the browser test compares the page's output with; and
     ``demo.json``, the settings the page uses.
 
     Args:
@@ -90,6 +92,7 @@ def write_browser_demo(
     """
     from PIL import Image
 
+    from unetlib.checkpoints import save_checkpoint
     from unetlib.data import normalise_percentile
     from unetlib.tiling import predict_tiled
 
@@ -99,6 +102,9 @@ def write_browser_demo(
     target.mkdir(exist_ok=True)
     tile_size = _onnx_tile_size(onnx_file)
     shutil.copyfile(onnx_file, target / "unet.onnx")
+    # The same weights for PyTorch: readers can load them, and the browser test computes its
+    # own references from them.
+    save_checkpoint(target / "unet.pt", model)
     samples = []
     for k, (image, name) in enumerate(zip(images, names)):
         grey = np.round(np.clip(np.asarray(image)[0], 0, 1) * 255).astype(np.uint8)
@@ -113,6 +119,7 @@ def write_browser_demo(
         logits.numpy().astype("<f4").tofile(target / f"reference_{each}.f32")
     settings = {
         "model": "unet.onnx",
+        "checkpoint": "unet.pt",
         "model_sha256": hashlib.sha256((target / "unet.onnx").read_bytes()).hexdigest(),
         "tile_size": tile_size,
         "margin": int(margin),

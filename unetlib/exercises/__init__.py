@@ -26,7 +26,12 @@ from unetlib.exercises.chapter3 import (
 from unetlib.exercises.chapter4 import check_backward_by_hand, check_cross_entropy, check_momentum_step
 from unetlib.exercises.chapter5 import check_dense_output_size, check_fc_to_conv, check_linear_to_conv1x1
 from unetlib.exercises.chapter6 import check_conv_transpose, check_output_padding, check_transpose_output_size
-from unetlib.exercises.chapter7 import check_is_valid_size, check_unet_output_size, check_up_forward
+from unetlib.exercises.chapter7 import (
+    check_is_valid_size,
+    check_tile_for_output,
+    check_unet_output_size,
+    check_up_forward,
+)
 from unetlib.exercises.chapter8 import (
     check_border_weight,
     check_dataset,
@@ -79,6 +84,7 @@ __all__ = [
     "check_tiled_stitch",
     "check_train_step",
     "check_transpose_output_size",
+    "check_tile_for_output",
     "check_unet_output_size",
     "check_up_forward",
     "check_tile_step",

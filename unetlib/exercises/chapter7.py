@@ -1,4 +1,5 @@
-"""Chapter 7's exercises: the up step's forward pass, valid input sizes, the output size.
+"""Chapter 7's exercises: the up step's forward pass, valid input sizes, the output size, and
+the input tile a wanted output needs.
 
 Example:
     A wrong answer, and what the check says:
@@ -19,7 +20,7 @@ import torch
 from unetlib.exercises._common import _RETURNED_NONE, CheckResult, _call, _show, _size
 from unetlib.model import Up, output_size, valid_input_sizes
 
-__all__ = ["check_is_valid_size", "check_unet_output_size", "check_up_forward"]
+__all__ = ["check_is_valid_size", "check_tile_for_output", "check_unet_output_size", "check_up_forward"]
 
 
 def check_up_forward(function: Callable[[Up, torch.Tensor, torch.Tensor], torch.Tensor]) -> CheckResult:
@@ -119,3 +120,27 @@ def check_unet_output_size(function: Callable[[int, int], int]) -> CheckResult:
                     f"for input {size} at depth {depth} you give {_show(got)}, the network gives {expected}: {hint}",
                 )
     return CheckResult(True, "your arithmetic gives the network's output size for every valid input.")
+
+
+def check_tile_for_output(function: Callable[[int, int], int]) -> CheckResult:
+    """Check a reader's ``function(output, depth)``: the smallest input a valid-padding U-Net of
+    ``depth`` accepts whose output is at least ``output`` pixels (how overlap-tile picks its
+    tile), for outputs 1 to 400 and depths 1 to 4."""
+    for depth in (1, 2, 3, 4):
+        sizes = valid_input_sizes(depth, 1, 2000)
+        for wanted in range(1, 401):
+            got, problem = _call(function, wanted, depth, number=True)
+            if problem:
+                return CheckResult(False, f"{problem} (output {wanted}, depth {depth})")
+            expected = next(s for s in sizes if output_size(s, depth) >= wanted)
+            if got.shape == () and got == expected:
+                continue
+            where = f"for an output of {wanted} at depth {depth} you give {_show(got)}"
+            if got.shape != () or int(got) not in sizes:
+                hint = "which the network does not accept: try only sizes your my_is_valid accepts"
+            elif output_size(int(got), depth) < wanted:
+                hint = f"whose output is only {output_size(int(got), depth)} pixels: too small"
+            else:
+                hint = f"but {expected} also gives at least {wanted} pixels, and it is smaller"
+            return CheckResult(False, f"{where}, {hint}")
+    return CheckResult(True, "you find the smallest tile for every output: the paper's 572 for its 388.")
