@@ -33,6 +33,15 @@ DEMO = HTML / "_static" / "demo"
 SIDE, RUNS = 512, 5
 
 
+def tile_grids(settings: dict) -> dict:
+    """unetlib's tile plan of a SIDE x SIDE image, for each margin the page offers."""
+    from unetlib.model import UNet
+    from unetlib.tiling import plan_tiles
+
+    layout = UNet(1, 2, depth=settings["multiple"].bit_length() - 1, base_channels=2, padding="same")
+    return {m: plan_tiles(layout, SIDE, SIDE, settings["tile_size"], m) for m in settings["margins"]}
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
@@ -76,22 +85,19 @@ def native_times(settings: dict, threads: int) -> dict[int, float]:
     import onnxruntime
 
     from unetlib.data import normalise_percentile
-    from unetlib.model import UNet
-    from unetlib.tiling import mirrored_crop, plan_tiles
+    from unetlib.tiling import mirrored_crop
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = threads
     session = onnxruntime.InferenceSession(str(DEMO / settings["model"]), options)
     grey = np.asarray(Image.open(DEMO / settings["samples"][0]["file"]))[:SIDE, :SIDE]
-    layout = UNet(1, 2, depth=settings["multiple"].bit_length() - 1, base_channels=2, padding="same")
     tile = settings["tile_size"]
     times = {}
-    for margin in settings["margins"]:
+    for margin, grid in tile_grids(settings).items():
         runs = []
         for _ in range(RUNS + 1):
             start = time.perf_counter()
             pixels = normalise_percentile(grey)
-            grid = plan_tiles(layout, SIDE, SIDE, tile, margin)
             for top, left in grid.corners():
                 crop = mirrored_crop(pixels, top - margin, left - margin, tile)[None, None]
                 session.run(None, {"image": np.ascontiguousarray(crop)})
@@ -111,18 +117,14 @@ def main() -> None:
     one, two = native_times(settings, 1), native_times(settings, 2)
     import onnxruntime
 
-    from unetlib.model import UNet
-    from unetlib.tiling import plan_tiles
-
-    layout = UNet(1, 2, depth=settings["multiple"].bit_length() - 1, base_channels=2, padding="same")
     rows = []
-    for margin in settings["margins"]:
+    for margin, grid in tile_grids(settings).items():
         rows.append(
             {
                 "image": f"{SIDE}x{SIDE}",
                 "tile": settings["tile_size"],
                 "margin": margin,
-                "tiles": len(plan_tiles(layout, SIDE, SIDE, settings["tile_size"], margin)),
+                "tiles": len(grid),
                 "browser ms": round(web[margin]),
                 "native ms, 1 thread": round(one[margin]),
                 "native ms, 2 threads": round(two[margin]),

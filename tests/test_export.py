@@ -107,3 +107,40 @@ def test_the_browser_demos_files_are_what_the_page_reads(tmp_path):
         write_browser_demo(
             model, onnx_file, images, ["a", "b"], margin=4, margins=[0, 8], threshold=0.7, folder=tmp_path
         )
+
+
+def test_the_browser_demo_writer_refuses_bad_arguments_saying_what_works(tmp_path):
+    from unetlib.notebook import write_browser_demo
+
+    model = UNet(1, 2, depth=2, base_channels=4, padding="same").eval()
+    onnx_file = export_onnx(model, tmp_path / "model.onnx", tile_size=32)
+    image = np.zeros((1, 20, 20), np.float32)
+    good = dict(
+        model=model,
+        onnx_file=onnx_file,
+        images=[image],
+        names=["a"],
+        margin=8,
+        margins=[0, 8],
+        threshold=0.5,
+        folder=tmp_path,
+    )
+    cases = [
+        (dict(model=UNet(3, 2, depth=2, base_channels=4, padding="same")), TypeError, "1 input channel"),
+        (dict(model=UNet(1, 2, depth=2, base_channels=4)), TypeError, "same-padding"),
+        (dict(onnx_file=tmp_path / "missing.onnx"), ValueError, "export_onnx first"),
+        (dict(images=image), TypeError, "non-empty list"),
+        (dict(images=[]), TypeError, "non-empty list"),
+        (dict(images=[np.zeros((20, 20))]), ValueError, "images\\[0\\]"),
+        (dict(images=[np.zeros((3, 20, 20))]), ValueError, "must be grey"),
+        (dict(names=["a", "b"]), ValueError, "one name per image"),
+        (dict(margins=[]), TypeError, "margins"),
+        (dict(margins=[0, -8], margin=0), ValueError, "margins\\[1\\]"),
+        (dict(margin=4), ValueError, "one of margins"),
+        (dict(threshold=1.0), ValueError, "threshold"),
+        (dict(folder=tmp_path / "nowhere"), ValueError, "existing one"),
+    ]
+    for change, error, words in cases:
+        with pytest.raises(error, match=words):
+            write_browser_demo(**(good | change))
+    assert not (tmp_path / "demo").exists()  # nothing written before the arguments were checked

@@ -80,7 +80,7 @@ def write_browser_demo(
     Args:
         model: the exported :class:`~unetlib.model.UNet` (same padding, one input channel).
         onnx_file: its :func:`~unetlib.prediction.export_onnx` file.
-        images: ``(1, H, W)`` float images scaled to ``[0, 1]``.
+        images: a non-empty list of ``(1, H, W)`` float images scaled to ``[0, 1]``.
         names: a name for each image.
         margin: the page's default overlap-tile margin (pixels); one of ``margins``.
         margins: the margins the reader may pick.
@@ -89,6 +89,11 @@ def write_browser_demo(
 
     Returns:
         The folder written, ``folder/demo``.
+
+    Raises:
+        TypeError, ValueError: a model that is not a same-padding one-channel two-class UNet, a
+            missing file or folder, images that are not ``(1, H, W)``, a name missing, a margin
+            not among ``margins``, a threshold outside (0, 1).
     """
     from PIL import Image
 
@@ -96,8 +101,11 @@ def write_browser_demo(
     from unetlib.data import normalise_percentile
     from unetlib.tiling import predict_tiled
 
-    if margin not in margins:
-        raise ValueError(f"margin must be one of margins {margins}, got {margin!r}")
+    images, margin, margins, threshold = _check_demo_arguments(
+        model, onnx_file, images, names, margin, margins, threshold
+    )
+    if not Path(folder).is_dir():
+        raise ValueError(f"folder {str(folder)!r} is not a folder: give an existing one (the book's _static)")
     target = Path(folder) / "demo"
     target.mkdir(exist_ok=True)
     tile_size = _onnx_tile_size(onnx_file)
@@ -107,7 +115,7 @@ def write_browser_demo(
     save_checkpoint(target / "unet.pt", model)
     samples = []
     for k, (image, name) in enumerate(zip(images, names)):
-        grey = np.round(np.clip(np.asarray(image)[0], 0, 1) * 255).astype(np.uint8)
+        grey = np.round(np.clip(image[0], 0, 1) * 255).astype(np.uint8)
         Image.fromarray(grey).save(target / f"sample_{k}.png")
         samples.append({"file": f"sample_{k}.png", "name": str(name), "height": grey.shape[0], "width": grey.shape[1]})
     scale = inspect.signature(normalise_percentile).parameters
@@ -122,10 +130,10 @@ def write_browser_demo(
         "checkpoint": "unet.pt",
         "model_sha256": hashlib.sha256((target / "unet.onnx").read_bytes()).hexdigest(),
         "tile_size": tile_size,
-        "margin": int(margin),
-        "margins": [int(m) for m in margins],
+        "margin": margin,
+        "margins": margins,
         "multiple": 2**model.depth,
-        "threshold": float(threshold),
+        "threshold": threshold,
         "percentiles": [low, high],
         "classes": ["background", "nucleus"],
         "samples": samples,
@@ -133,6 +141,36 @@ def write_browser_demo(
     }
     (target / "demo.json").write_text(json.dumps(settings, indent=1))
     return target
+
+
+def _check_demo_arguments(model, onnx_file, images, names, margin, margins, threshold):
+    """:func:`write_browser_demo`'s arguments checked: its images as arrays, its margin and
+    margins as ints and its threshold as a float, or an error that says what would work."""
+    from unetlib._checks import describe, integer, number, real_array
+    from unetlib.model import UNet
+
+    if not isinstance(model, UNet) or model.padding != "same" or (model.in_channels, model.num_classes) != (1, 2):
+        raise TypeError(
+            "model must be a same-padding unetlib UNet with 1 input channel and 2 classes (the demo is "
+            f"grey images, nucleus or not), got {describe(model)}"
+        )
+    if not Path(onnx_file).is_file():
+        raise ValueError(f"onnx_file {str(onnx_file)!r} does not exist: write it with export_onnx first")
+    if isinstance(images, np.ndarray) or not isinstance(images, (list, tuple)) or not images:
+        raise TypeError(f"images must be a non-empty list of (1, H, W) arrays, got {describe(images)}")
+    arrays = [
+        real_array(image, f"images[{k}]", ndim=3, finite=True, shape_hint="(1, H, W)") for k, image in enumerate(images)
+    ]
+    if any(array.shape[0] != 1 for array in arrays):
+        raise ValueError(f"images must be grey, (1, H, W), got shapes {[a.shape for a in arrays]}")
+    if not isinstance(names, (list, tuple)) or len(names) != len(arrays):
+        raise ValueError(f"names must be a list of one name per image ({len(arrays)}), got {describe(names)}")
+    if not isinstance(margins, (list, tuple)) or not margins:
+        raise TypeError(f"margins must be a non-empty list of whole numbers of pixels, got {describe(margins)}")
+    margins = [integer(m, f"margins[{k}]", minimum=0) for k, m in enumerate(margins)]
+    if integer(margin, "margin", minimum=0) not in margins:
+        raise ValueError(f"margin must be one of margins {margins}, got {margin!r}")
+    return arrays, int(margin), margins, number(threshold, "threshold", above=0, below=1)
 
 
 def _onnx_tile_size(onnx_file) -> int:
